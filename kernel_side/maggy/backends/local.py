@@ -1,0 +1,159 @@
+"""The local backend: N long-lived worker processes on this machine (no Spark, no Java).
+
+Each worker is ``python -m maggy.worker`` in a new session (so a terminal's Ctrl-C reaches only
+the driver, which then stops the workers itself), bootstrapped over its stdin. A monitor thread
+restarts a worker that dies while the experiment still runs; the driver marks its trial LOST
+through the closed control connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import cloudpickle
+
+import maggy
+
+log = logging.getLogger("maggy")
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+#: Seconds a worker gets to exit after DONE or terminate() before it is killed.
+_EXIT_GRACE = 3.0
+
+
+class LocalBackend:
+    """Runs the worker loop in local processes; see the module docstring."""
+
+    name = "local"
+
+    def __init__(self, num_workers: int | None = None) -> None:
+        if num_workers is not None and (
+            isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1
+        ):
+            raise ValueError(f"num_workers must be a positive int or None, got {num_workers!r}")
+        self.requested_workers = num_workers
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._monitor: threading.Thread | None = None
+        self._boot: dict[str, Any] = {}
+        self._restarts = 0
+
+    def worker_count(self, num_trials: int) -> int:
+        """How many workers to start: the number asked for, else min(num_trials, CPU count)."""
+        wanted = self.requested_workers or (os.cpu_count() or 1)
+        return max(1, min(wanted, num_trials))
+
+    def start(
+        self,
+        address: tuple[str, int],
+        secret: bytes,
+        map_fun: Callable[..., Any],
+        hb_interval: float,
+        num_workers: int,
+        is_running: Callable[[], bool],
+    ) -> None:
+        """Start ``num_workers`` processes serving the driver at ``address``.
+
+        ``is_running`` tells the monitor whether a dead worker should be replaced.
+        """
+        try:
+            fn_bytes = cloudpickle.dumps(map_fun)
+        except Exception as exc:
+            raise ValueError(
+                f"the training function cannot be sent to worker processes ({exc}); define it so that "
+                "cloudpickle can serialise it (no open files, sockets or locks in its closure)"
+            ) from exc
+        self._boot = {
+            "address": list(address),
+            "secret": secret,
+            "map_fun": fn_bytes,
+            "hb_interval": hb_interval,
+            "sys_path": [p for p in sys.path if p],
+        }
+        self._is_running = is_running
+        self._num_workers = num_workers
+        for i in range(num_workers):
+            self._spawn(f"local-{i}")
+        self._monitor = threading.Thread(target=self._watch, name="maggy-local-monitor", daemon=True)
+        self._monitor.start()
+
+    def _spawn(self, worker_id: str, attempt: int = 0) -> None:
+        env = dict(os.environ)
+        # The worker must import this very maggy, installed or not.
+        pkg_root = os.path.dirname(os.path.dirname(os.path.abspath(maggy.__file__)))
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_root, env.get("PYTHONPATH", "")) if p)
+        # N workers each running a BLAS with one thread per core would oversubscribe the CPUs;
+        # share the cores out unless the user chose a thread count.
+        threads = str(max(1, (os.cpu_count() or 1) // self._num_workers))
+        for var in _THREAD_VARS:
+            env.setdefault(var, threads)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "maggy.worker"],
+            stdin=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(cloudpickle.dumps({**self._boot, "worker_id": worker_id, "attempt": attempt}))
+        proc.stdin.close()
+        with self._lock:
+            self._procs[worker_id] = proc
+
+    def _watch(self) -> None:
+        attempts: dict[str, int] = {}
+        while not self._stopping.wait(0.05):
+            with self._lock:
+                dead = [(wid, p) for wid, p in self._procs.items() if p.poll() is not None]
+            for worker_id, proc in dead:
+                if proc.returncode == 0 or self._stopping.is_set() or not self._is_running():
+                    continue
+                with self._lock:
+                    if self._procs.get(worker_id) is not proc:
+                        continue
+                attempts[worker_id] = attempts.get(worker_id, 0) + 1
+                self._restarts += 1
+                log.warning(
+                    "maggy: worker %s exited with code %s; starting a replacement", worker_id, proc.returncode
+                )
+                self._spawn(worker_id, attempts[worker_id])
+
+    def kill_worker(self, worker_id: str) -> None:
+        """Kill one worker (hung or over its trial timeout); the monitor starts a replacement."""
+        with self._lock:
+            proc = self._procs.get(worker_id)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+
+    @property
+    def restarts(self) -> int:
+        return self._restarts
+
+    def shutdown(self, graceful: bool = True) -> None:
+        """Stop every worker; with ``graceful`` wait for them to leave after DONE first."""
+        self._stopping.set()
+        if self._monitor is not None:
+            self._monitor.join(timeout=5)
+        with self._lock:
+            procs = list(self._procs.values())
+        if graceful:
+            for proc in procs:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=_EXIT_GRACE)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=_EXIT_GRACE)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

@@ -1,0 +1,1 @@
+"""The experiment driver: trial bookkeeping, scheduling and the event stream."""

@@ -1,0 +1,407 @@
+"""The driver's decisions, free of sockets and threads of its own.
+
+``DriverCore`` owns every trial of one experiment. The RPC server feeds it worker messages
+through :meth:`DriverCore.handle` (one call per message, from the connection's thread); the
+driver's dispatcher thread calls :meth:`tick` a few times a second for time-based decisions
+(lost workers, trial timeouts, early stopping). Tests drive it with plain dicts.
+
+Thread-safety: all state sits behind one condition variable. ``handle`` may block (push
+dispatch: a free worker waits inside its REG/FINAL request until a trial is available), which
+releases the lock while waiting. Events go to ``self.events`` (a queue); the dispatcher
+publishes them outside the lock, so slow listeners never delay a worker.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import numbers
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from maggy.core import events as ev
+from maggy.earlystop import EarlyStopPolicy, check_due
+from maggy.optimizer.base import FINISHED, WAIT, AbstractOptimizer
+from maggy.rpc import messages
+from maggy.trial import Trial, TrialState, transition
+
+log = logging.getLogger("maggy")
+
+#: How long a blocked REG/FINAL waits between re-checks (stop flags are also notified).
+_WAIT_SLICE = 0.5
+
+
+@dataclass
+class DriverConfig:
+    """Knobs of one experiment's driver (validated by ``maggy.experiment`` before use)."""
+
+    experiment_id: str
+    direction: str
+    hb_interval: float = 1.0
+    es_policy: EarlyStopPolicy | None = None
+    es_interval: float = 300.0
+    es_min: int = 10
+    max_retries: int = 1
+    trial_timeout: float | None = None
+    lost_grace: float | None = None  # silence before a running trial is LOST; default max(10 s, 5 beats)
+
+    @property
+    def effective_lost_grace(self) -> float:
+        return self.lost_grace if self.lost_grace is not None else max(10.0, 5 * self.hb_interval)
+
+
+@dataclass
+class _Worker:
+    worker_id: str
+    host: str
+    pid: int
+    last_seen: float
+    trial_id: int | None = None
+
+
+class DriverCore:
+    """Trial bookkeeping and scheduling for one experiment (see module docstring)."""
+
+    def __init__(
+        self, config: DriverConfig, optimizer: AbstractOptimizer, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.config = config
+        self.optimizer = optimizer
+        self.clock = clock
+        self.planned = optimizer.planned_trials()
+        self.trials: dict[int, Trial] = {}
+        self.events: queue.SimpleQueue[ev.Event] = queue.SimpleQueue()
+        self.done = threading.Event()
+        self.failure: BaseException | None = None
+        self._cond = threading.Condition()
+        self._retry_queue: collections.deque[Trial] = collections.deque()
+        self._workers: dict[str, _Worker] = {}
+        self._stop_reasons: dict[int, TrialState] = {}
+        self._suggested = 0
+        self._exhausted = self.planned <= 0
+        self._stopping = False
+        self._last_es_check: float | None = None
+        self._handlers: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any] | None]] = {
+            "REG": self._on_register,
+            "FINAL": self._on_final,
+            "HB": self._on_heartbeat,
+        }
+
+    # ---- wire entry points -------------------------------------------------------------------
+
+    def handle(self, msg: dict[str, Any], conn_state: dict[str, Any]) -> dict[str, Any] | None:
+        """Route one validated worker message to its handler; returns the reply."""
+        handler = self._handlers.get(msg["op"])
+        if handler is None:
+            return messages.err(f"the driver does not accept {msg['op']!r} from workers")
+        return handler(msg, conn_state)
+
+    def on_disconnect(self, conn_state: dict[str, Any], reason: str) -> None:
+        """A connection ended: a control connection with a running trial means its worker died."""
+        worker_id = conn_state.get("worker_id")
+        if worker_id is None:
+            return
+        with self._cond:
+            worker = self._workers.get(worker_id)
+            if worker is None or worker.trial_id is None:
+                self._workers.pop(worker_id, None)
+                return
+            self._lose(worker.trial_id, f"worker {worker_id} connection closed ({reason})")
+            self._workers.pop(worker_id, None)
+
+    # ---- control requests from the user ------------------------------------------------------
+
+    def stop_trial(self, trial_id: int) -> bool:
+        """Ask a running trial to stop (it ends STOPPED); False if it is not running."""
+        with self._cond:
+            trial = self.trials.get(trial_id)
+            if trial is None or trial.state is not TrialState.RUNNING:
+                return False
+            self._stop_reasons[trial_id] = TrialState.STOPPED
+            return True
+
+    def stop_experiment(self) -> None:
+        """Hand out no more trials and ask every running trial to stop."""
+        with self._cond:
+            self._stopping = True
+            for trial in self.trials.values():
+                if trial.state is TrialState.RUNNING:
+                    self._stop_reasons[trial.trial_id] = TrialState.STOPPED
+            while self._retry_queue:
+                self._finish(self._retry_queue.popleft(), TrialState.STOPPED)
+            self._cond.notify_all()
+            self._check_done()
+
+    def abort(self, reason: str) -> None:
+        """End now (interrupt, shutdown): every running trial becomes STOPPED with what it sent."""
+        with self._cond:
+            self._stopping = True
+            while self._retry_queue:
+                self._finish(self._retry_queue.popleft(), TrialState.STOPPED)
+            for trial in list(self.trials.values()):
+                if trial.state is TrialState.RUNNING:
+                    trial.metric = trial.last_value()
+                    trial.error = reason
+                    self._finish(trial, TrialState.STOPPED)
+            for worker in self._workers.values():
+                worker.trial_id = None
+            self._cond.notify_all()
+            self.done.set()
+
+    def fail(self, exc: BaseException) -> None:
+        """Record an engine failure (e.g. the optimizer raised) and end the experiment."""
+        log.error("maggy: experiment %s failed: %r", self.config.experiment_id, exc)
+        self.failure = exc
+        self.abort(f"experiment failed: {exc!r}")
+
+    # ---- time-based decisions ----------------------------------------------------------------
+
+    def tick(self) -> list[str]:
+        """Run time-based checks; returns ids of workers the backend should kill (hung or late)."""
+        now = self.clock()
+        kill: list[str] = []
+        with self._cond:
+            grace = self.config.effective_lost_grace
+            for worker in list(self._workers.values()):
+                if worker.trial_id is None:
+                    continue
+                trial = self.trials[worker.trial_id]
+                if now - worker.last_seen > grace:
+                    self._lose(trial.trial_id, f"no heartbeat from worker {worker.worker_id} for {grace:g} s")
+                    worker.trial_id = None
+                    kill.append(worker.worker_id)
+                elif (
+                    self.config.trial_timeout is not None
+                    and now - (trial.start or now) > self.config.trial_timeout
+                ):
+                    trial.metric = trial.last_value()
+                    trial.error = (
+                        f"trial exceeded trial_timeout={self.config.trial_timeout:g} s and was killed"
+                    )
+                    self._finish(trial, TrialState.ERROR)
+                    worker.trial_id = None
+                    kill.append(worker.worker_id)
+            self._early_stop_check(now)
+        return kill
+
+    def _early_stop_check(self, now: float) -> None:
+        policy = self.config.es_policy
+        if policy is None:
+            return
+        finished = [
+            t for t in self.trials.values() if t.state in (TrialState.FINISHED, TrialState.EARLY_STOPPED)
+        ]
+        if not check_due(
+            now, self._last_es_check, self.config.es_interval, len(finished), self.config.es_min
+        ):
+            return
+        self._last_es_check = now
+        for trial in self.trials.values():
+            if (
+                trial.state is TrialState.RUNNING
+                and trial.trial_id not in self._stop_reasons
+                and policy.should_stop(trial, finished, self.config.direction)
+            ):
+                log.info("maggy: early-stopping trial %d", trial.trial_id)
+                self._stop_reasons[trial.trial_id] = TrialState.EARLY_STOPPED
+
+    # ---- message handlers (called with no lock held) -----------------------------------------
+
+    def _on_register(self, msg: dict[str, Any], conn_state: dict[str, Any]) -> dict[str, Any]:
+        worker_id = msg["worker_id"]
+        with self._cond:
+            old = self._workers.get(worker_id)
+            if old is not None and old.trial_id is not None:
+                self._lose(old.trial_id, f"worker {worker_id} registered again (its previous attempt died)")
+            self._workers[worker_id] = _Worker(worker_id, msg["host"], msg["pid"], self.clock())
+            conn_state["worker_id"] = worker_id
+            return self._assign(worker_id)
+
+    def _on_final(self, msg: dict[str, Any], conn_state: dict[str, Any]) -> dict[str, Any]:
+        worker_id = msg["worker_id"]
+        with self._cond:
+            worker = self._workers.get(worker_id)
+            if worker is None:
+                return messages.err(f"unknown worker {worker_id!r}: register first")
+            worker.last_seen = self.clock()
+            trial = self.trials.get(msg["trial_id"])
+            # A trial already ended here (timeout, lost) may still report: its result is ignored.
+            if trial is not None and trial.state is TrialState.RUNNING and trial.worker == worker_id:
+                self._apply_progress(trial, msg["points"], msg["logs"])
+                state, metric, error = self._judge_final(trial, msg)
+                trial.metric, trial.error = metric, error
+                self._finish(trial, state)
+            worker.trial_id = None
+            return self._assign(worker_id)
+
+    def _on_heartbeat(self, msg: dict[str, Any], conn_state: dict[str, Any]) -> dict[str, Any]:
+        worker_id = msg["worker_id"]
+        with self._cond:
+            worker = self._workers.get(worker_id)
+            if worker is None:
+                return messages.err(f"unknown worker {worker_id!r}: register first")
+            worker.last_seen = self.clock()
+            trial_id = msg["trial_id"]
+            trial = self.trials.get(trial_id) if trial_id is not None else None
+            if trial is None or trial.state is not TrialState.RUNNING or trial.worker != worker_id:
+                return messages.ok()
+            self._apply_progress(trial, msg["points"], msg["logs"])
+            if trial_id in self._stop_reasons:
+                return messages.stop(trial_id)
+            return messages.ok()
+
+    # ---- internals (lock held) ---------------------------------------------------------------
+
+    def _assign(self, worker_id: str) -> dict[str, Any]:
+        """Block until a trial is available for ``worker_id`` (TRIAL) or none will come (DONE)."""
+        while True:
+            if self._stopping or self.done.is_set():
+                return messages.done()
+            try:
+                trial = self._next_trial()
+            except Exception as exc:  # an optimizer bug must end the experiment, not hang it
+                self.failure = exc
+                self._stopping = True
+                self._cond.notify_all()
+                self.done.set()
+                log.exception("maggy: the optimizer raised; ending the experiment")
+                return messages.done()
+            if trial is not None:
+                trial.worker = worker_id
+                transition(trial, TrialState.RUNNING, now=self.clock())
+                self._workers[worker_id].trial_id = trial.trial_id
+                self._emit(ev.TrialStarted(self.config.experiment_id, _snapshot(trial)))
+                return messages.trial(trial.trial_id, trial.params, trial.budget)
+            if self._no_more_suggestions() and not self._retry_queue:
+                self._check_done()
+                return messages.done()
+            self._cond.wait(_WAIT_SLICE)
+
+    def _next_trial(self) -> Trial | None:
+        if self._retry_queue:
+            return self._retry_queue.popleft()
+        if self._exhausted:
+            return None
+        if self._suggested >= self.planned:
+            self._exhausted = True
+            return None
+        suggestion = self.optimizer.suggest()
+        if suggestion is WAIT:
+            return None
+        if suggestion is FINISHED:
+            self._exhausted = True
+            return None
+        if not isinstance(suggestion, dict):
+            raise TypeError(
+                f"{self.optimizer.name}.suggest() returned {suggestion!r}; expected dict, WAIT or FINISHED"
+            )
+        params = dict(suggestion)
+        budget = params.pop("budget", None)
+        self._suggested += 1
+        trial = Trial(trial_id=len(self.trials), params=params, budget=budget)
+        self.trials[trial.trial_id] = trial
+        return trial
+
+    def _no_more_suggestions(self) -> bool:
+        return self._exhausted or self._suggested >= self.planned
+
+    def _apply_progress(self, trial: Trial, points: list[list[float]], logs: list[str]) -> None:
+        if points:
+            trial.history.extend(points)
+            self._emit(ev.MetricPoints(self.config.experiment_id, trial.trial_id, list(points)))
+        if logs:
+            trial.logs.extend(logs)
+            self._emit(ev.TrialLog(self.config.experiment_id, trial.trial_id, list(logs)))
+
+    def _judge_final(self, trial: Trial, msg: dict[str, Any]) -> tuple[TrialState, float | None, str | None]:
+        status, metric = msg["status"], msg["metric"]
+        if status == "error":
+            return TrialState.ERROR, trial.last_value(), msg["error"] or "the trial raised"
+        if status in ("early_stopped", "stopped"):
+            state = self._stop_reasons.get(trial.trial_id, TrialState.EARLY_STOPPED)
+            return state, _as_metric(metric) if _as_metric(metric) is not None else trial.last_value(), None
+        value = _as_metric(metric)
+        if value is None:
+            return TrialState.ERROR, None, f"the trial returned {metric!r}; return a finite number"
+        return TrialState.FINISHED, value, None
+
+    def _finish(self, trial: Trial, state: TrialState) -> None:
+        transition(trial, state, now=self.clock())
+        self._stop_reasons.pop(trial.trial_id, None)
+        snapshot = _snapshot(trial)
+        retried = state is TrialState.LOST and self._schedule_retry(trial)
+        if not retried:
+            try:
+                self.optimizer.on_trial_finished(snapshot)
+            except Exception:
+                log.exception("maggy: %s.on_trial_finished raised", self.optimizer.name)
+        self._emit(ev.TrialFinished(self.config.experiment_id, snapshot))
+        self._cond.notify_all()
+        self._check_done()
+
+    def _lose(self, trial_id: int, reason: str) -> None:
+        trial = self.trials[trial_id]
+        if trial.state is not TrialState.RUNNING:
+            return
+        log.warning("maggy: trial %d LOST: %s", trial_id, reason)
+        trial.metric = trial.last_value()
+        trial.error = reason
+        self._finish(trial, TrialState.LOST)
+
+    def _schedule_retry(self, lost: Trial) -> bool:
+        attempts, origin = 0, lost
+        while origin.retry_of is not None:
+            attempts += 1
+            origin = self.trials[origin.retry_of]
+        if self._stopping or attempts >= self.config.max_retries:
+            return False
+        retry = Trial(
+            trial_id=len(self.trials), params=dict(lost.params), budget=lost.budget, retry_of=lost.trial_id
+        )
+        self.trials[retry.trial_id] = retry
+        self._retry_queue.append(retry)
+        return True
+
+    def _check_done(self) -> None:
+        running = any(t.state in (TrialState.RUNNING, TrialState.PENDING) for t in self.trials.values())
+        if running:
+            return
+        if self._stopping or (self._no_more_suggestions() and not self._retry_queue):
+            self.done.set()
+            self._cond.notify_all()
+
+    def _emit(self, event: ev.Event) -> None:
+        self.events.put(event)
+
+    # ---- read access -------------------------------------------------------------------------
+
+    def snapshot_trials(self) -> list[Trial]:
+        """Copies of every trial, by id (safe to use outside the lock)."""
+        with self._cond:
+            return [_snapshot(t) for t in sorted(self.trials.values(), key=lambda t: t.trial_id)]
+
+    def running_count(self) -> int:
+        with self._cond:
+            return sum(1 for t in self.trials.values() if t.state is TrialState.RUNNING)
+
+
+def _snapshot(trial: Trial) -> Trial:
+    return replace(
+        trial,
+        params=dict(trial.params),
+        history=[list(p) for p in trial.history],
+        logs=list(trial.logs),
+        info=dict(trial.info),
+    )
+
+
+def _as_metric(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None

@@ -1,0 +1,90 @@
+"""Typed events the driver publishes, and the bus listeners subscribe to.
+
+Listeners (the store writer, the terminal progress bar, the Jupyter widgets and comm bridge) are
+called one at a time, in publication order, from the driver's dispatcher thread. A listener that
+raises is logged and kept; it never breaks the experiment. Trials inside events are snapshots:
+listeners may keep them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from maggy.trial import Trial
+
+log = logging.getLogger("maggy")
+
+
+@dataclass(frozen=True)
+class Event:
+    experiment_id: str
+
+
+@dataclass(frozen=True)
+class ExperimentStarted(Event):
+    name: str
+    num_trials: int
+    num_workers: int
+    driver_address: tuple[str, int]
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrialStarted(Event):
+    trial: Trial
+
+
+@dataclass(frozen=True)
+class MetricPoints(Event):
+    trial_id: int
+    points: list[list[float]]
+
+
+@dataclass(frozen=True)
+class TrialLog(Event):
+    trial_id: int
+    lines: list[str]
+
+
+@dataclass(frozen=True)
+class TrialFinished(Event):
+    trial: Trial
+
+
+@dataclass(frozen=True)
+class ExperimentFinished(Event):
+    status: str
+    result: dict[str, Any]
+
+
+Listener = Callable[[Event], None]
+
+
+class EventBus:
+    """Fan-out of events to listeners; subscribe/unsubscribe are thread-safe."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Add ``listener``; returns a function that removes it."""
+        with self._lock:
+            self._listeners = [*self._listeners, listener]
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._listeners = [x for x in self._listeners if x is not listener]
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        for listener in self._listeners:  # copy-on-write list: safe to iterate without the lock
+            try:
+                listener(event)
+            except Exception:
+                log.exception("maggy: event listener %r failed on %s", listener, type(event).__name__)

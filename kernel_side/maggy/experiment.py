@@ -1,0 +1,241 @@
+"""``experiment.lagom``: run a hyperparameter optimization (or ablation) experiment.
+
+Flow: validate every argument -> register the experiment in the store -> start the driver (a
+background thread serving workers over authenticated TCP) -> start the backend's workers ->
+wait -> summarise. Only one experiment runs per process at a time (the spec's RuntimeError).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from maggy.core import events as ev
+from maggy.core import validation as check
+from maggy.core.driver import Driver
+from maggy.core.driver_core import DriverConfig, DriverCore
+from maggy.core.result import build_result
+from maggy.core.store_writer import StoreWriter
+from maggy.earlystop import get_policy
+from maggy.optimizer import get_optimizer
+from maggy.rpc.framing import new_secret
+from maggy.store import ExperimentRecord, ExperimentStatus, ExperimentStore, new_experiment_id, open_store
+
+log = logging.getLogger("maggy")
+
+_running = threading.Lock()
+
+#: Seconds between checks of the caller's wait loop (Ctrl-C is handled between two checks).
+_WAIT_POLL = 0.05
+
+
+def lagom(
+    map_fun: Callable[..., Any],
+    name: str = "no-name",
+    experiment_type: str = "optimization",
+    hb_interval: float = 1,
+    num_trials: int = 1,
+    searchspace: Any = None,
+    optimizer: Any = None,
+    direction: str = "max",
+    ablation_study: Any = None,
+    ablator: Any = None,
+    es_policy: Any = "median",
+    es_interval: float = 300,
+    es_min: int = 10,
+    description: str = "",
+    *,
+    num_workers: int | None = None,
+    trial_timeout: float | None = None,
+    max_retries: int = 1,
+    seed: Any = None,
+    backend: Any = None,
+    store: ExperimentStore | str | None = None,
+    progress: bool | None = None,
+    listeners: Iterable[Callable[[ev.Event], None]] = (),
+) -> dict[str, Any]:
+    """Launch a maggy experiment and return its result dict (see ``maggy.core.result``).
+
+    The first fourteen arguments are the Maggy API's, with its defaults. Keyword-only extras:
+    ``num_workers`` (default min(num_trials, CPU count)), ``trial_timeout`` (seconds; a trial
+    running longer is killed and marked ERROR), ``max_retries`` (re-runs of a LOST trial,
+    default 1), ``seed`` (int or numpy Generator: same seed, same suggestions), ``backend``
+    (default: local processes), ``store`` (an ExperimentStore or a path; default the user store,
+    see ``maggy.store``), ``progress`` (terminal progress bar; default on unless in a notebook),
+    ``listeners`` (callables receiving every driver event).
+
+    The training function receives its hyperparameters by name, plus ``reporter`` if it declares
+    one; it returns a number, or a dict with the number under ``'metric'``.
+
+    Raises RuntimeError if an experiment is already running in this process, ValueError/TypeError
+    for bad arguments (before any worker starts), KeyboardInterrupt after stopping cleanly.
+    """
+    check.check_callable(map_fun)
+    exp_type = check.check_experiment_type(experiment_type)
+    if exp_type == "ablation":
+        raise NotImplementedError(
+            "experiment_type='ablation' is not available in this version yet; run an 'optimization' experiment"
+        )
+    name = check.check_text("name", name)
+    description = check.check_text("description", description)
+    hb = check.check_positive_number("hb_interval", hb_interval)
+    trials_asked = check.check_positive_int("num_trials", num_trials)
+    direction = check.check_direction(direction)
+    policy = get_policy(es_policy)
+    es_every = check.check_positive_number("es_interval", es_interval)
+    es_after = check.check_non_negative_int("es_min", es_min)
+    retries = check.check_non_negative_int("max_retries", max_retries)
+    timeout = None if trial_timeout is None else check.check_positive_number("trial_timeout", trial_timeout)
+    space = check.check_searchspace(searchspace)
+    opt = get_optimizer(optimizer)
+    check.check_signature(map_fun, set(space.names()) | _budget_param(opt))
+    runner = _resolve_backend(backend, num_workers)
+
+    if not _running.acquire(blocking=False):
+        raise RuntimeError(
+            "An experiment is currently running in this process; wait for it to finish or stop it"
+        )
+    try:
+        opt.setup(space, trials_asked, direction, np.random.default_rng(seed))
+        planned = opt.planned_trials()
+        if planned != trials_asked:
+            log.info("maggy: %s will run %d trials (num_trials=%d asked)", opt.name, planned, trials_asked)
+        own_store = not isinstance(store, ExperimentStore)
+        the_store = store if isinstance(store, ExperimentStore) else open_store(store)
+        config = {
+            "hb_interval": hb,
+            "es_policy": policy.name,
+            "es_interval": es_every,
+            "es_min": es_after,
+            "max_retries": retries,
+            "trial_timeout": timeout,
+            "backend": runner.name,
+            "num_trials_asked": trials_asked,
+        }
+        experiment_id = new_experiment_id()
+        core = DriverCore(
+            DriverConfig(
+                experiment_id=experiment_id,
+                direction=direction,
+                hb_interval=hb,
+                es_policy=policy,
+                es_interval=es_every,
+                es_min=es_after,
+                max_retries=retries,
+                trial_timeout=timeout,
+            ),
+            opt,
+        )
+        record = ExperimentRecord(
+            experiment_id=experiment_id,
+            name=name,
+            description=description,
+            experiment_type=exp_type,
+            searchspace=space.to_dict(),
+            optimizer=opt.name,
+            direction=direction,
+            num_trials=planned,
+            config=config,
+            status=ExperimentStatus.RUNNING.value,
+            start=time.time(),
+        )
+        try:
+            return _run(map_fun, core, record, the_store, runner, hb, progress, listeners)
+        finally:
+            if own_store:
+                the_store.close()
+    finally:
+        _running.release()
+
+
+def _run(
+    map_fun: Callable[..., Any],
+    core: DriverCore,
+    record: ExperimentRecord,
+    store: ExperimentStore,
+    runner: Any,
+    hb: float,
+    progress: bool | None,
+    listeners: Iterable[Callable[[ev.Event], None]],
+) -> dict[str, Any]:
+    bus = ev.EventBus()
+    bus.subscribe(StoreWriter(store, record.experiment_id))
+    if progress if progress is not None else not _in_notebook():
+        from maggy.progress import ConsoleProgress
+
+        bus.subscribe(ConsoleProgress(record.direction, record.num_trials))
+    for listener in listeners:
+        bus.subscribe(listener)
+    store.create_experiment(record)
+    num_workers = runner.worker_count(record.num_trials)
+    secret = new_secret()  # fresh per experiment; reaches workers only through the backend's start channel
+    driver = Driver(core, secret, bus, kill_worker=runner.kill_worker)
+    status = ExperimentStatus.FAILED
+    started = time.time()
+    try:
+        driver.start()
+        bus.publish(
+            ev.ExperimentStarted(
+                record.experiment_id,
+                record.name,
+                record.num_trials,
+                num_workers,
+                driver.address,
+                dict(record.config),
+            )
+        )
+        runner.start(driver.address, secret, map_fun, hb, num_workers, lambda: not core.done.is_set())
+        while not core.done.wait(_WAIT_POLL):
+            pass
+        status = ExperimentStatus.FAILED if core.failure is not None else ExperimentStatus.FINISHED
+    except KeyboardInterrupt:
+        status = ExperimentStatus.STOPPED
+        core.abort("interrupted by the user")
+        raise
+    finally:
+        runner.shutdown(graceful=status is ExperimentStatus.FINISHED)
+        driver.close()
+        result = build_result(
+            record.experiment_id,
+            core.snapshot_trials(),
+            record.direction,
+            time.time() - started,
+            status.value,
+        )
+        store.finish_experiment(record.experiment_id, status.value, time.time(), result)
+        bus.publish(ev.ExperimentFinished(record.experiment_id, status.value, result))
+    if core.failure is not None:
+        raise RuntimeError(f"the experiment failed: {core.failure!r}") from core.failure
+    return result
+
+
+def _budget_param(optimizer: Any) -> set[str]:
+    """Optimizers that hand out budgets (ASHA, Hyperband) pass ``budget`` to the function too."""
+    return {"budget"} if getattr(optimizer, "uses_budget", False) else set()
+
+
+def _resolve_backend(backend: Any, num_workers: int | None) -> Any:
+    if backend is None or backend == "local":
+        from maggy.backends.local import LocalBackend
+
+        return LocalBackend(num_workers)
+    if isinstance(backend, str):
+        raise ValueError(f"backend must be 'local' or a backend object, got {backend!r}")
+    return backend
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (the notebook shows its own view there)."""
+    import sys
+
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    get_ipython = getattr(shell, "get_ipython", None)
+    ip = get_ipython() if get_ipython else None
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"

@@ -1,0 +1,185 @@
+"""The Experiments service interface: what every storage backend must do, and promise.
+
+The driver registers an experiment with ``create_experiment`` before any worker starts, writes each
+trial with ``save_trial`` when it starts and again when it ends, and closes the experiment with
+``finish_experiment``. The CLI and the notebook read it back with ``list_experiments``,
+``get_experiment`` and ``get_trials``. The one conformance suite in
+``tests/maggy/store/test_store_conformance.py`` runs against every backend; a new backend is done
+when that suite passes.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from maggy.trial import Trial
+
+
+class ExperimentStatus(str, enum.Enum):
+    """Lifecycle of one experiment. The string values are what the store keeps."""
+
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"  # every trial ran
+    STOPPED = "STOPPED"  # the user stopped it (stop button, interrupt)
+    FAILED = "FAILED"  # the driver itself failed; trial errors alone never fail an experiment
+
+    @property
+    def is_terminal(self) -> bool:
+        return self is not ExperimentStatus.RUNNING
+
+
+@dataclass
+class ExperimentRecord:
+    """What the store keeps about one experiment, apart from its trials.
+
+    ``start``/``end`` are Unix timestamps (seconds). ``searchspace``, ``config`` and ``result`` are
+    plain JSON-compatible dicts (the caller converts objects, e.g. ``Searchspace.to_dict()``).
+    ``status`` holds an :class:`ExperimentStatus` value as a plain string.
+    """
+
+    experiment_id: str
+    name: str
+    description: str
+    experiment_type: str
+    searchspace: dict[str, Any] | None
+    optimizer: str
+    direction: str
+    num_trials: int
+    config: dict[str, Any]
+    status: str
+    start: float
+    end: float | None = None
+    result: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ExperimentRecord:
+        """Build a record from ``to_dict`` output; unknown keys are ignored so that an export
+        written by a newer maggy still loads."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used: not a maggy store, written by a newer maggy, or closed."""
+
+
+class ExperimentNotFound(KeyError):
+    """No single experiment matches the id (or id prefix) asked for.
+
+    A KeyError so that ``except KeyError`` works; ``str()`` gives the plain message (KeyError would
+    quote it) because the CLI prints it as is.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "experiment not found"
+
+
+class ExperimentStore(abc.ABC):
+    """Where experiments and their trials live.
+
+    Thread and process safety (every backend must honour this; the conformance suite checks it):
+
+    * Every method may be called from any thread, concurrently, on one store object. The backend
+      serialises what it must; callers need no lock of their own.
+    * Several processes (several notebooks, a CLI reading while a driver writes) may open the same
+      store at once and write to it. Each write is atomic and durable when the method returns, so a
+      reader in another process sees a trial as soon as ``save_trial`` returns.
+    * Writes of different experiments never interfere. Two concurrent ``save_trial`` calls for the
+      same ``(experiment_id, trial_id)`` leave one of the two whole trials, never a mix.
+    * A store object must not be shared across ``fork``; each process opens its own (backends may
+      reopen transparently when they detect a fork).
+
+    Data contract: dict values (params, info, config, searchspace, result) must be JSON-compatible.
+    numpy scalars and arrays are stored as their Python equivalents; any other object that JSON
+    cannot hold is stored as its ``repr()`` rather than failing the experiment. History values may
+    be NaN or infinite and read back as such; a NaN ``metric`` reads back as None (no metric).
+    Returned objects are fresh copies: mutating them does not change the store.
+    """
+
+    @abc.abstractmethod
+    def create_experiment(self, record: ExperimentRecord) -> None:
+        """Register a new experiment. Raises ValueError if its id already exists."""
+
+    @abc.abstractmethod
+    def finish_experiment(
+        self,
+        experiment_id: str,
+        status: ExperimentStatus | str,
+        end: float,
+        result: dict[str, Any] | None,
+    ) -> None:
+        """Record how an experiment ended. ``status`` must be terminal (not RUNNING), else
+        ValueError; an unknown exact id raises :class:`ExperimentNotFound`."""
+
+    @abc.abstractmethod
+    def save_trial(self, experiment_id: str, trial: Trial) -> None:
+        """Insert or replace the whole trial ``(experiment_id, trial.trial_id)``.
+
+        Called when the trial starts and again when it ends (and may be called in between). The
+        trial is read during the call only, so the caller must not mutate it concurrently. Raises
+        :class:`ExperimentNotFound` if the experiment (exact id) was never created.
+        """
+
+    @abc.abstractmethod
+    def list_experiments(self, limit: int | None = None) -> list[ExperimentRecord]:
+        """Experiments newest first (by start time); at most ``limit`` of them when given."""
+
+    @abc.abstractmethod
+    def get_experiment(self, experiment_id: str) -> ExperimentRecord:
+        """The experiment with this id, or with this unique id prefix.
+
+        An exact id wins over a prefix. Raises :class:`ExperimentNotFound` when nothing matches
+        (the message suggests close ids and ``maggy experiments list``) or when the prefix is
+        ambiguous (the message lists the candidates).
+        """
+
+    @abc.abstractmethod
+    def get_trials(self, experiment_id: str) -> list[Trial]:
+        """All trials of the experiment (exact id), ordered by trial_id; ``[]`` if none yet.
+        Raises :class:`ExperimentNotFound` for an unknown experiment."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release resources. Idempotent; any other call afterwards raises :class:`StoreError`."""
+
+    def __enter__(self) -> ExperimentStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_id_lock = threading.Lock()
+_issued_stamp = ""
+_issued: set[str] = set()  # ids handed out during _issued_stamp's second, to rule out repeats
+
+
+def new_experiment_id() -> str:
+    """A new experiment id such as ``20261128-235501-3fa2c1``: UTC time, then 24 random bits.
+
+    UTC so that ids sort by start time on every machine whatever its time zone; within one second
+    the random suffix decides the order. Never repeats within a process; across processes starting
+    in the same second a repeat has odds of 1 in 16 million per pair, and ``create_experiment``
+    rejects it rather than mixing two experiments. Short enough to type, and the store accepts any
+    unique prefix.
+    """
+    global _issued_stamp
+    with _id_lock:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        if stamp != _issued_stamp:
+            _issued_stamp = stamp
+            _issued.clear()
+        while True:
+            new = f"{stamp}-{os.urandom(3).hex()}"
+            if new not in _issued:
+                _issued.add(new)
+                return new

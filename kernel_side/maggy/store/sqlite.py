@@ -1,0 +1,357 @@
+"""The embedded default store: one SQLite file, safe for many threads and many processes.
+
+How it keeps the :class:`~maggy.store.base.ExperimentStore` contract:
+
+* WAL journal, so readers (the CLI, another notebook) never block the writing driver and vice
+  versa; a busy timeout makes concurrent writers from other processes wait their turn instead of
+  failing with "database is locked".
+* One connection per store object, guarded by a lock (``check_same_thread=False``): SQLite
+  connections are not safe for concurrent use, and one connection keeps the file-handle count flat
+  however many threads the driver runs.
+* Autocommit mode and one SQL statement per write, so every write is atomic and committed when the
+  method returns; there is never an open transaction to forget.
+* Dicts and lists (params, history, logs, info, config, searchspace, result) are JSON text columns,
+  so the file stays readable with the ``sqlite3`` shell and needs no pickle.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from maggy.store.base import (
+    ExperimentNotFound,
+    ExperimentRecord,
+    ExperimentStatus,
+    ExperimentStore,
+    StoreError,
+)
+from maggy.trial import Trial, TrialState
+
+SCHEMA_VERSION = 1  # kept in PRAGMA user_version; bump with a migration when the tables change
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS experiments (
+    experiment_id   TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    description     TEXT NOT NULL,
+    experiment_type TEXT NOT NULL,
+    searchspace     TEXT,              -- JSON object or NULL
+    optimizer       TEXT NOT NULL,
+    direction       TEXT NOT NULL,
+    num_trials      INTEGER NOT NULL,
+    config          TEXT NOT NULL,     -- JSON object
+    status          TEXT NOT NULL,
+    start_time      REAL NOT NULL,
+    end_time        REAL,
+    result          TEXT               -- JSON object or NULL
+);
+CREATE INDEX IF NOT EXISTS experiments_by_start ON experiments (start_time);
+CREATE TABLE IF NOT EXISTS trials (
+    experiment_id TEXT NOT NULL REFERENCES experiments (experiment_id),
+    trial_id      INTEGER NOT NULL,
+    state         TEXT NOT NULL,
+    metric        REAL,
+    params        TEXT NOT NULL,       -- JSON object
+    history       TEXT NOT NULL,       -- JSON [[step, value], ...]
+    logs          TEXT NOT NULL,       -- JSON list of lines
+    error         TEXT,
+    worker        TEXT,
+    start_time    REAL,
+    end_time      REAL,
+    retry_of      INTEGER,
+    budget        REAL,
+    info          TEXT NOT NULL,       -- JSON object
+    PRIMARY KEY (experiment_id, trial_id)
+);
+"""
+
+_EXP_COLUMNS = (
+    "experiment_id, name, description, experiment_type, searchspace, optimizer, direction, "
+    "num_trials, config, status, start_time, end_time, result"
+)
+_TRIAL_COLUMNS = "trial_id, state, metric, params, history, logs, error, worker, start_time, end_time, retry_of, budget, info"
+
+
+def _json_default(obj: Any) -> Any:
+    # numpy scalars/arrays (params drawn by the optimizer) without importing numpy here.
+    tolist = getattr(obj, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj, key=repr)
+    # Anything else: keep a readable trace rather than fail the experiment over a log field.
+    return repr(obj)
+
+
+def _dumps(obj: Any) -> str:
+    # allow_nan: a diverging loss (NaN/inf in a history) must round-trip, not raise.
+    return json.dumps(obj, default=_json_default, ensure_ascii=False, allow_nan=True)
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _scalar(value: Any) -> Any:
+    """A number for a REAL/INTEGER column: sqlite3 cannot bind numpy scalars."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
+class SQLiteStore(ExperimentStore):
+    """An :class:`ExperimentStore` in the SQLite file at ``path`` (created with its directory).
+
+    ``timeout`` is how long, in seconds, a write waits for another process's write to finish.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], timeout: float = 30.0) -> None:
+        self.path = Path(path).expanduser()
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._closed = False
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as e:  # e.g. no permission on the file or its directory
+            raise StoreError(f"cannot open the maggy store {self.path}: {e}") from e
+        try:
+            self._init_schema()
+        except sqlite3.Error as e:
+            self._conn.close()
+            raise StoreError(f"{self.path} is not a usable maggy store: {e}") from e
+        except StoreError:
+            self._conn.close()
+            raise
+
+    def _init_schema(self) -> None:
+        conn = self._conn
+        conn.execute("PRAGMA foreign_keys = ON")  # save_trial for an unknown experiment must fail
+        # WAL is a property of the file; on filesystems without shared memory SQLite keeps its
+        # rollback journal, which is slower for concurrent readers but still correct.
+        conn.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL is still safe against a crash of this process (only a power loss may
+        # drop the last commits) and makes each trial's commit several times cheaper.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return  # the usual case: no need to take the write lock just to open
+        conn.execute("BEGIN IMMEDIATE")  # serialise first-time creation between processes
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]  # again, now under the lock
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} was written by a newer maggy (schema {version} > {SCHEMA_VERSION}); upgrade maggy"
+                )
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"store {self.path} is closed")
+            if os.getpid() != self._pid:
+                # A connection inherited through fork would corrupt the file if used.
+                raise StoreError("this store was opened in another process (fork); open a new one here")
+            yield self._conn
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def create_experiment(self, record: ExperimentRecord) -> None:
+        row = (
+            record.experiment_id,
+            record.name,
+            record.description,
+            record.experiment_type,
+            None if record.searchspace is None else _dumps(record.searchspace),
+            record.optimizer,
+            record.direction,
+            _scalar(record.num_trials),
+            _dumps(record.config),
+            ExperimentStatus(record.status).value,
+            _scalar(record.start),
+            _scalar(record.end),
+            None if record.result is None else _dumps(record.result),
+        )
+        with self._locked() as conn:
+            try:
+                conn.execute(f"INSERT INTO experiments ({_EXP_COLUMNS}) VALUES ({', '.join('?' * 13)})", row)
+            except sqlite3.IntegrityError as e:
+                raise ValueError(f"experiment {record.experiment_id!r} already exists") from e
+
+    def finish_experiment(
+        self,
+        experiment_id: str,
+        status: ExperimentStatus | str,
+        end: float,
+        result: dict[str, Any] | None,
+    ) -> None:
+        final = ExperimentStatus(status)
+        if not final.is_terminal:
+            raise ValueError(f"finish_experiment needs a final status, not {final.value}")
+        with self._locked() as conn:
+            cur = conn.execute(
+                "UPDATE experiments SET status = ?, end_time = ?, result = ? WHERE experiment_id = ?",
+                (final.value, _scalar(end), None if result is None else _dumps(result), experiment_id),
+            )
+            if cur.rowcount == 0:
+                raise ExperimentNotFound(f"no experiment with id {experiment_id!r}")
+
+    def save_trial(self, experiment_id: str, trial: Trial) -> None:
+        row = (
+            experiment_id,
+            _scalar(trial.trial_id),
+            TrialState(trial.state).value,
+            _scalar(trial.metric),
+            _dumps(trial.params),
+            _dumps(trial.history),
+            _dumps(trial.logs),
+            trial.error,
+            trial.worker,
+            _scalar(trial.start),
+            _scalar(trial.end),
+            _scalar(trial.retry_of),
+            _scalar(trial.budget),
+            _dumps(trial.info),
+        )
+        with self._locked() as conn:
+            try:
+                conn.execute(
+                    f"INSERT OR REPLACE INTO trials (experiment_id, {_TRIAL_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+                    row,
+                )
+            except sqlite3.IntegrityError as e:  # the foreign key: no such experiment
+                raise ExperimentNotFound(f"no experiment with id {experiment_id!r}; create it first") from e
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def list_experiments(self, limit: int | None = None) -> list[ExperimentRecord]:
+        # LIMIT -1 is SQLite for "no limit".
+        n = -1 if limit is None else max(0, int(limit))
+        with self._locked() as conn:
+            rows = conn.execute(
+                f"SELECT {_EXP_COLUMNS} FROM experiments ORDER BY start_time DESC, experiment_id DESC LIMIT ?",
+                (n,),
+            ).fetchall()
+        return [_record(r) for r in rows]
+
+    def get_experiment(self, experiment_id: str) -> ExperimentRecord:
+        query = experiment_id.strip()
+        if not query:
+            raise ExperimentNotFound("empty experiment id; run 'maggy experiments list' to see ids")
+        with self._locked() as conn:
+            row = conn.execute(
+                f"SELECT {_EXP_COLUMNS} FROM experiments WHERE experiment_id = ?", (query,)
+            ).fetchone()
+            if row is not None:
+                return _record(row)
+            rows = conn.execute(
+                f"SELECT {_EXP_COLUMNS} FROM experiments WHERE substr(experiment_id, 1, ?) = ? "
+                "ORDER BY start_time DESC LIMIT 6",
+                (len(query), query),
+            ).fetchall()
+            if len(rows) == 1:
+                return _record(rows[0])
+            if rows:
+                shown = ", ".join(r[0] for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+                raise ExperimentNotFound(
+                    f"id prefix {query!r} matches several experiments ({shown}); type more of the id"
+                )
+            hint = self._near_matches(conn, query)
+        raise ExperimentNotFound(
+            f"no experiment with id {query!r}{hint}; run 'maggy experiments list' to see ids"
+        )
+
+    @staticmethod
+    def _near_matches(conn: sqlite3.Connection, query: str) -> str:
+        """A ' (did you mean ...)' hint: ids of experiments *named* ``query``, else similar ids."""
+        named = [
+            r[0]
+            for r in conn.execute(
+                "SELECT experiment_id FROM experiments WHERE name = ? ORDER BY start_time DESC LIMIT 3",
+                (query,),
+            )
+        ]
+        if named:
+            return f" (experiments named {query!r}: {', '.join(named)})"
+        ids = [r[0] for r in conn.execute("SELECT experiment_id FROM experiments")]
+        close = difflib.get_close_matches(query, ids, n=3, cutoff=0.6)
+        return f" (did you mean {', '.join(close)}?)" if close else ""
+
+    def get_trials(self, experiment_id: str) -> list[Trial]:
+        with self._locked() as conn:
+            rows = conn.execute(
+                f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE experiment_id = ? ORDER BY trial_id",
+                (experiment_id,),
+            ).fetchall()
+            if (
+                not rows
+                and conn.execute(
+                    "SELECT 1 FROM experiments WHERE experiment_id = ?", (experiment_id,)
+                ).fetchone()
+                is None
+            ):
+                raise ExperimentNotFound(f"no experiment with id {experiment_id!r}")
+        return [_trial(r) for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if os.getpid() == self._pid:  # never close a connection inherited through fork
+                self._conn.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
+
+
+def _record(row: tuple[Any, ...]) -> ExperimentRecord:
+    return ExperimentRecord(
+        experiment_id=row[0],
+        name=row[1],
+        description=row[2],
+        experiment_type=row[3],
+        searchspace=_loads(row[4]),
+        optimizer=row[5],
+        direction=row[6],
+        num_trials=row[7],
+        config=_loads(row[8]),
+        status=row[9],
+        start=row[10],
+        end=row[11],
+        result=_loads(row[12]),
+    )
+
+
+def _trial(row: tuple[Any, ...]) -> Trial:
+    return Trial(
+        trial_id=row[0],
+        state=TrialState(row[1]),
+        metric=row[2],
+        params=_loads(row[3]),
+        history=_loads(row[4]),
+        logs=_loads(row[5]),
+        error=row[6],
+        worker=row[7],
+        start=row[8],
+        end=row[9],
+        retry_of=row[10],
+        budget=row[11],
+        info=_loads(row[12]),
+    )

@@ -1,0 +1,151 @@
+"""The worker loop shared by every backend.
+
+A worker opens two connections to the driver: the control connection (REG, then one FINAL per
+trial; each reply carries the next trial or DONE) and the heartbeat connection (HB every
+``hb_interval`` seconds with every point and log line buffered since the last beat; the reply may
+order STOP). One lock (``_send_lock``) makes "drain the reporter and send" atomic on both paths,
+so every point reaches the driver exactly once, and before the trial's FINAL.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from maggy.exceptions import EarlyStopException
+from maggy.reporter import Reporter
+from maggy.rpc import messages
+from maggy.rpc.client import RpcClient
+from maggy.worker.capture import captured_output
+from maggy.worker.invoke import call_training_function, metric_from_result
+
+log = logging.getLogger("maggy.worker")
+
+#: Consecutive failed heartbeats after which the driver is taken to be gone.
+_MAX_HB_FAILURES = 3
+
+
+def run_worker(
+    address: tuple[str, int],
+    secret: bytes,
+    map_fun: Callable[..., Any],
+    worker_id: str,
+    hb_interval: float,
+    attempt: int = 0,
+    info: dict[str, Any] | None = None,
+    on_driver_lost: Callable[[], None] | None = None,
+) -> int:
+    """Serve trials from the driver at ``address`` until it answers DONE; returns trials run.
+
+    ``on_driver_lost`` runs on the heartbeat thread when the driver stops answering (the local
+    backend exits the process there, so no worker outlives its driver).
+    """
+    reporter = Reporter()
+    send_lock = threading.Lock()
+    control = RpcClient(address, secret)
+    heartbeat = _Heartbeat(address, secret, worker_id, reporter, hb_interval, send_lock, on_driver_lost)
+    count = 0
+    try:
+        reply = control.request(
+            messages.reg(worker_id, socket.gethostname(), os.getpid(), attempt, dict(info or {}))
+        )
+        heartbeat.start()
+        while reply["op"] == "TRIAL":
+            final = _run_trial(map_fun, reply, reporter, worker_id, send_lock)
+            count += 1
+            reply = control.request(final)
+        if reply["op"] == "ERR":
+            log.warning("maggy worker %s: the driver refused: %s", worker_id, reply.get("reason"))
+    finally:
+        heartbeat.stop()
+        control.close()
+    return count
+
+
+def _run_trial(
+    map_fun: Callable[..., Any],
+    msg: dict[str, Any],
+    reporter: Reporter,
+    worker_id: str,
+    send_lock: threading.Lock,
+) -> dict[str, Any]:
+    trial_id = msg["trial_id"]
+    params = dict(msg["params"])
+    if msg.get("budget") is not None:
+        params["budget"] = msg["budget"]
+    reporter.reset(trial_id)
+    status, metric, error = "ok", None, None
+    with captured_output(reporter.log):
+        try:
+            result = call_training_function(map_fun, params, reporter)
+            metric, error = metric_from_result(result)
+            if error is not None:
+                status = "error"
+        except EarlyStopException:
+            status, metric = "early_stopped", reporter.last_value
+        except BaseException:  # noqa: BLE001 - a trial's failure, even SystemExit, is that trial's ERROR
+            status, error = "error", traceback.format_exc()
+    with send_lock:
+        _, points, logs = reporter.drain()
+        reporter.reset(None)
+    return messages.final(worker_id, trial_id, status, metric, error, points, logs)
+
+
+class _Heartbeat:
+    """Daemon thread sending HB frames on its own connection."""
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        secret: bytes,
+        worker_id: str,
+        reporter: Reporter,
+        interval: float,
+        send_lock: threading.Lock,
+        on_driver_lost: Callable[[], None] | None,
+    ) -> None:
+        self._address, self._secret = address, secret
+        self._worker_id = worker_id
+        self._reporter = reporter
+        self._interval = interval
+        self._send_lock = send_lock
+        self._on_driver_lost = on_driver_lost
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"maggy-hb-{worker_id}", daemon=True)
+        self._client: RpcClient | None = None
+
+    def start(self) -> None:
+        self._client = RpcClient(self._address, self._secret)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        if self._client is not None:
+            self._client.close()
+
+    def _run(self) -> None:
+        assert self._client is not None
+        failures = 0
+        while not self._stopped.wait(self._interval):
+            try:
+                with self._send_lock:
+                    trial_id, points, logs = self._reporter.drain()
+                    reply = self._client.request(messages.hb(self._worker_id, trial_id, points, logs))
+                failures = 0
+            except Exception as exc:  # the driver went away or the link broke
+                failures += 1
+                log.warning("maggy worker %s: heartbeat failed (%s)", self._worker_id, type(exc).__name__)
+                if failures >= _MAX_HB_FAILURES or isinstance(exc, (ConnectionError, OSError, EOFError)):
+                    if self._on_driver_lost is not None and not self._stopped.is_set():
+                        self._on_driver_lost()
+                    return
+                continue
+            if reply["op"] == "STOP":
+                self._reporter.request_stop_for(reply["trial_id"])

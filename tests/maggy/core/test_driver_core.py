@@ -1,0 +1,251 @@
+"""DriverCore decisions driven with plain messages: no sockets, no threads of its own."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from maggy.core import events as ev
+from maggy.core.driver_core import DriverConfig, DriverCore
+from maggy.earlystop import get_policy
+from maggy.optimizer import WAIT, AbstractOptimizer, RandomSearch
+from maggy.rpc import messages
+from maggy.searchspace import Searchspace
+from maggy.trial import TrialState
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_core(num_trials=3, direction="max", optimizer=None, clock=None, **cfg) -> DriverCore:
+    opt = optimizer or RandomSearch()
+    opt.setup(Searchspace(x=("DOUBLE", [0.0, 1.0])), num_trials, direction, np.random.default_rng(0))
+    config = DriverConfig(experiment_id="exp", direction=direction, **cfg)
+    return DriverCore(config, opt, clock=clock or FakeClock())
+
+
+def register(core: DriverCore, worker_id: str):
+    state: dict = {}
+    reply = core.handle(messages.reg(worker_id, "host", 1), state)
+    return reply, state
+
+
+def final(core, state, worker_id, trial_id, status="ok", metric=1.0, error=None, points=()):
+    return core.handle(messages.final(worker_id, trial_id, status, metric, error, list(points), []), state)
+
+
+def drain(core: DriverCore) -> list[ev.Event]:
+    out = []
+    while not core.events.empty():
+        out.append(core.events.get())
+    return out
+
+
+def test_register_gets_a_trial_and_final_gets_the_next_then_done():
+    core = make_core(num_trials=2)
+    reply, state = register(core, "w0")
+    assert reply["op"] == "TRIAL" and reply["trial_id"] == 0 and set(reply["params"]) == {"x"}
+    reply = final(core, state, "w0", 0, metric=0.5)
+    assert reply["op"] == "TRIAL" and reply["trial_id"] == 1
+    reply = final(core, state, "w0", 1, metric=0.7)
+    assert reply["op"] == "DONE"
+    assert core.done.is_set()
+    assert [t.state for t in core.snapshot_trials()] == [TrialState.FINISHED, TrialState.FINISHED]
+    kinds = [type(e).__name__ for e in drain(core)]
+    assert kinds == ["TrialStarted", "TrialFinished", "TrialStarted", "TrialFinished"]
+
+
+def test_heartbeat_points_are_kept_and_published_in_order():
+    core = make_core(num_trials=1)
+    _, state = register(core, "w0")
+    hb_state: dict = {}
+    assert core.handle(messages.hb("w0", 0, [[0, 0.1], [1, 0.2]], ["hello"]), hb_state)["op"] == "OK"
+    final(core, state, "w0", 0, metric=0.3, points=[[2, 0.3]])
+    trial = core.snapshot_trials()[0]
+    assert trial.history == [[0, 0.1], [1, 0.2], [2, 0.3]]
+    assert trial.logs == ["hello"]
+    metric_events = [e for e in drain(core) if isinstance(e, ev.MetricPoints)]
+    assert [p for e in metric_events for p in e.points] == [[0, 0.1], [1, 0.2], [2, 0.3]]
+
+
+@pytest.mark.parametrize(
+    "status,metric,error,expected",
+    [
+        ("ok", 2.5, None, TrialState.FINISHED),
+        ("ok", None, None, TrialState.ERROR),
+        ("error", None, "Traceback ... ValueError", TrialState.ERROR),
+        ("early_stopped", None, None, TrialState.EARLY_STOPPED),
+    ],
+)
+def test_final_status_decides_the_state(status, metric, error, expected):
+    core = make_core(num_trials=1)
+    _, state = register(core, "w0")
+    final(core, state, "w0", 0, status=status, metric=metric, error=error, points=[[0, 1.5]])
+    trial = core.snapshot_trials()[0]
+    assert trial.state is expected
+    if expected is TrialState.ERROR:
+        assert trial.error
+    if expected is TrialState.EARLY_STOPPED:
+        assert trial.metric == 1.5  # the last broadcast value
+
+
+def test_user_stop_is_ordered_through_the_heartbeat_and_ends_stopped():
+    core = make_core(num_trials=2)
+    _, state = register(core, "w0")
+    assert core.stop_trial(0)
+    assert not core.stop_trial(99)
+    reply = core.handle(messages.hb("w0", 0, [[0, 0.4]], []), {})
+    assert reply == messages.stop(0)
+    final(core, state, "w0", 0, status="early_stopped", metric=None)
+    assert core.snapshot_trials()[0].state is TrialState.STOPPED
+
+
+@pytest.mark.parametrize("direction,good,bad", [("max", 1.0, 0.1), ("min", 0.1, 1.0)])
+def test_median_rule_stops_a_bad_running_trial_in_both_directions(direction, good, bad):
+    clock = FakeClock()
+    core = make_core(
+        num_trials=4,
+        direction=direction,
+        clock=clock,
+        es_policy=get_policy("median"),
+        es_interval=5,
+        es_min=2,
+    )
+    _, s0 = register(core, "w0")
+    _, s1 = register(core, "w1")
+    assert final(core, s0, "w0", 0, metric=good, points=[[0, good], [1, good]])["trial_id"] == 2
+    final(core, s0, "w0", 2, metric=good, points=[[0, good], [1, good]])  # es_min=2 trials now finished
+    core.handle(messages.hb("w1", 1, [[0, bad], [1, bad]], []), {})
+    clock.now += 10
+    assert core.tick() == []
+    assert core.handle(messages.hb("w1", 1, [], []), {})["op"] == "STOP"
+    final(core, s1, "w1", 1, status="early_stopped", metric=None)
+    assert core.snapshot_trials()[1].state is TrialState.EARLY_STOPPED
+
+
+def test_early_stopping_waits_for_es_min_finished_trials():
+    clock = FakeClock()
+    core = make_core(num_trials=3, clock=clock, es_policy=get_policy("median"), es_interval=1, es_min=5)
+    _, s0 = register(core, "w0")
+    _, s1 = register(core, "w1")
+    final(core, s0, "w0", 0, metric=1.0, points=[[0, 1.0]])
+    core.handle(messages.hb("w1", 1, [[0, 0.0]], []), {})
+    clock.now += 10
+    core.tick()
+    assert core.handle(messages.hb("w1", 1, [], []), {})["op"] == "OK"
+
+
+def test_disconnect_mid_trial_marks_it_lost_and_retries_once():
+    core = make_core(num_trials=1, max_retries=1)
+    reply, state = register(core, "w0")
+    params = reply["params"]
+    core.on_disconnect(state, "EOF")
+    reply, state = register(core, "w0b")
+    assert reply["op"] == "TRIAL" and reply["params"] == params and reply["trial_id"] == 1
+    core.on_disconnect(state, "EOF")  # the retry dies too: no second retry
+    trials = core.snapshot_trials()
+    assert [t.state for t in trials] == [TrialState.LOST, TrialState.LOST]
+    assert trials[1].retry_of == 0
+    assert core.done.is_set()
+
+
+def test_reregistration_of_the_same_worker_loses_its_previous_trial():
+    core = make_core(num_trials=2, max_retries=0)
+    register(core, "w0")
+    reply, _ = register(core, "w0")  # e.g. a Spark task retried after its python worker died
+    assert core.snapshot_trials()[0].state is TrialState.LOST
+    assert reply["trial_id"] == 1
+
+
+def test_silent_worker_is_lost_and_killed_after_the_grace_period():
+    clock = FakeClock()
+    core = make_core(num_trials=1, clock=clock, hb_interval=1, lost_grace=3, max_retries=0)
+    register(core, "w0")
+    clock.now += 2
+    assert core.tick() == []
+    clock.now += 2
+    assert core.tick() == ["w0"]
+    assert core.snapshot_trials()[0].state is TrialState.LOST
+
+
+def test_trial_timeout_ends_the_trial_as_error_and_kills_its_worker():
+    clock = FakeClock()
+    core = make_core(num_trials=1, clock=clock, trial_timeout=5, lost_grace=100)
+    register(core, "w0")
+    clock.now += 6
+    assert core.tick() == ["w0"]
+    trial = core.snapshot_trials()[0]
+    assert trial.state is TrialState.ERROR and "trial_timeout" in trial.error
+
+
+def test_late_final_of_a_timed_out_trial_is_ignored():
+    clock = FakeClock()
+    core = make_core(num_trials=2, clock=clock, trial_timeout=5, lost_grace=100)
+    _, state = register(core, "w0")
+    clock.now += 6
+    core.tick()
+    reply = final(core, state, "w0", 0, metric=9.0)
+    assert core.snapshot_trials()[0].state is TrialState.ERROR
+    assert reply["op"] == "TRIAL" and reply["trial_id"] == 1
+
+
+def test_wait_blocks_a_free_worker_until_another_trial_finishes():
+    class OneAtATime(AbstractOptimizer):
+        def suggest(self):
+            return WAIT if len(self.trials) < self._given else self._next()
+
+        def initialize(self):
+            self._given = 0
+
+        def _next(self):
+            self._given += 1
+            return {"x": 0.5}
+
+    core = make_core(num_trials=2, optimizer=OneAtATime())
+    _, s0 = register(core, "w0")
+    got: dict = {}
+    t = threading.Thread(target=lambda: got.update(register(core, "w1")[0]))
+    t.start()
+    t.join(0.3)
+    assert t.is_alive()  # w1 is held inside its REG: push, not poll
+    assert final(core, s0, "w0", 0, metric=1.0)["trial_id"] == 1  # the freed worker takes the new trial
+    assert t.is_alive()
+    assert final(core, s0, "w0", 1, metric=1.0)["op"] == "DONE"
+    t.join(5)
+    assert got["op"] == "DONE"
+
+
+def test_abort_marks_running_trials_stopped_with_their_last_value():
+    core = make_core(num_trials=3)
+    register(core, "w0")
+    core.handle(messages.hb("w0", 0, [[0, 0.25]], []), {})
+    core.abort("interrupted")
+    trial = core.snapshot_trials()[0]
+    assert trial.state is TrialState.STOPPED and trial.metric == 0.25
+    assert core.done.is_set()
+    assert register(core, "w1")[0]["op"] == "DONE"
+
+
+def test_an_optimizer_that_raises_ends_the_experiment_with_the_failure_recorded():
+    class Broken(AbstractOptimizer):
+        def suggest(self):
+            raise ZeroDivisionError("bug")
+
+    core = make_core(num_trials=2, optimizer=Broken())
+    reply, _ = register(core, "w0")
+    assert reply["op"] == "DONE"
+    assert isinstance(core.failure, ZeroDivisionError)
+    assert core.done.is_set()
+
+
+def test_unknown_worker_heartbeat_gets_an_error_reply():
+    core = make_core()
+    reply = core.handle(messages.hb("ghost", None, [], []), {})
+    assert reply["op"] == "ERR" and "ghost" in reply["reason"]

@@ -1,0 +1,85 @@
+"""get_optimizer: names, instances, classes, and user subclasses of AbstractOptimizer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from maggy import Searchspace
+from maggy.optimizer import FINISHED, WAIT, AbstractOptimizer, GridSearch, RandomSearch, get_optimizer
+
+
+class CountingOptimizer(AbstractOptimizer):
+    """A user-written optimizer: suggests lr = 0.1, 0.2, ... and waits for results in between."""
+
+    def initialize(self) -> None:
+        self.issued = 0
+
+    def suggest(self) -> Any:
+        if self.issued >= self.num_trials:
+            return FINISHED
+        if self.issued > len(self.trials):
+            return WAIT
+        self.issued += 1
+        return {"lr": self.issued / 10}
+
+
+@pytest.mark.parametrize(
+    ("spec", "cls"),
+    [
+        (None, RandomSearch),
+        ("randomsearch", RandomSearch),
+        ("RandomSearch", RandomSearch),
+        ("random_search", RandomSearch),
+        ("gridsearch", GridSearch),
+        ("GRIDSEARCH", GridSearch),
+        (GridSearch, GridSearch),
+        (CountingOptimizer, CountingOptimizer),
+    ],
+)
+def test_resolves_names_and_classes(spec: Any, cls: type) -> None:
+    assert type(get_optimizer(spec)) is cls
+
+
+def test_instance_is_returned_as_is() -> None:
+    opt = GridSearch(grid_points_per_double=2)
+    assert get_optimizer(opt) is opt
+
+
+def test_unknown_name_lists_valid_ones() -> None:
+    with pytest.raises(ValueError, match="unknown optimizer 'bayes'.*gridsearch, randomsearch"):
+        get_optimizer("bayes")
+
+
+@pytest.mark.parametrize("spec", [3, object(), Searchspace, ["randomsearch"]])
+def test_other_types_are_rejected(spec: Any) -> None:
+    with pytest.raises(TypeError, match="optimizer must be None, a name .*AbstractOptimizer"):
+        get_optimizer(spec)
+
+
+def test_classes_needing_arguments_are_rejected_with_a_hint() -> None:
+    class NeedsArg(CountingOptimizer):
+        def __init__(self, x: int) -> None:
+            self.x = x
+
+    with pytest.raises(TypeError, match=r"pass an instance instead, e.g. optimizer=NeedsArg\(...\)"):
+        get_optimizer(NeedsArg)
+    with pytest.raises(TypeError, match="AbstractOptimizer"):
+        get_optimizer(AbstractOptimizer)  # abstract: suggest is missing
+
+
+def test_user_subclass_runs_the_ask_tell_loop() -> None:
+    from maggy.trial import Trial
+
+    opt = get_optimizer(CountingOptimizer)
+    opt.setup(Searchspace(lr=("DOUBLE", [0, 1])), 2, "max", np.random.default_rng(0))
+    first = opt.suggest()
+    assert first == {"lr": 0.1}
+    assert opt.suggest() is WAIT
+    opt.on_trial_finished(Trial(trial_id=0, params={"lr": 0.1}, metric=1.0))
+    assert opt.suggest() == {"lr": 0.2}
+    assert opt.suggest() is FINISHED
+    assert opt.planned_trials() == 2
+    assert opt.name == "CountingOptimizer"

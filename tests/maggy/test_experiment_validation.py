@@ -1,0 +1,71 @@
+"""lagom() refuses bad arguments before any worker starts, saying what to change."""
+
+from __future__ import annotations
+
+import pytest
+
+from maggy import Searchspace, experiment
+
+SP = Searchspace(x=("DOUBLE", [0.0, 1.0]))
+
+
+def train(x, reporter):
+    return x
+
+
+CASES = [
+    (dict(map_fun=42), TypeError, "map_fun must be a function"),
+    (dict(experiment_type="tuning"), ValueError, "experiment_type must be one of"),
+    (dict(num_trials=0), ValueError, "num_trials must be a positive int"),
+    (dict(num_trials=2.5), ValueError, "num_trials must be a positive int"),
+    (dict(num_trials=True), ValueError, "num_trials must be a positive int"),
+    (dict(direction="maximize"), ValueError, "direction must be 'max' or 'min'"),
+    (dict(hb_interval=0), ValueError, "hb_interval must be a positive number"),
+    (dict(hb_interval="1"), ValueError, "hb_interval must be a positive number"),
+    (dict(es_interval=-1), ValueError, "es_interval must be a positive number"),
+    (dict(es_min=-1), ValueError, "es_min must be an int >= 0"),
+    (dict(es_policy="mean"), ValueError, "unknown es_policy 'mean'"),
+    (dict(optimizer="bayes"), ValueError, "randomsearch"),
+    (dict(searchspace=None), ValueError, "needs a searchspace"),
+    (dict(searchspace=[1, 2]), ValueError, "searchspace must be a maggy.Searchspace"),
+    (dict(searchspace=Searchspace()), ValueError, "the searchspace is empty"),
+    (dict(map_fun=lambda x, y: x), ValueError, "needs parameter(s) ['y'] that the searchspace does not have"),
+    (
+        dict(map_fun=lambda: 1),
+        ValueError,
+        "the searchspace has parameter(s) ['x'] that <lambda>() does not take",
+    ),
+    (dict(name=3), ValueError, "name must be a string"),
+    (dict(trial_timeout=0), ValueError, "trial_timeout must be a positive number"),
+    (dict(max_retries=-1), ValueError, "max_retries must be an int >= 0"),
+    (dict(num_workers=0), ValueError, "num_workers must be a positive int"),
+    (dict(backend="yarn"), ValueError, "backend must be 'local'"),
+]
+
+
+@pytest.mark.parametrize("overrides,exc,fragment", CASES, ids=[c[2][:40] for c in CASES])
+def test_bad_arguments_are_refused_with_a_clear_message(overrides, exc, fragment, monkeypatch):
+    started = []
+    monkeypatch.setattr("maggy.backends.local.LocalBackend.start", lambda *a, **k: started.append(a))
+    kwargs = dict(map_fun=train, num_trials=2, searchspace=SP)
+    kwargs.update(overrides)
+    with pytest.raises(exc) as info:
+        experiment.lagom(**kwargs)
+    assert fragment in str(info.value)
+    assert started == []
+
+
+def test_ablation_is_refused_clearly_until_it_is_implemented():
+    with pytest.raises(NotImplementedError, match="ablation"):
+        experiment.lagom(train, experiment_type="ablation")
+
+
+def test_searchspace_given_as_a_dict_is_accepted_and_defaults_fill_missing_parameters(tmp_path):
+    result = experiment.lagom(
+        lambda x, unused=3: x,
+        num_trials=1,
+        searchspace=SP.to_dict(),
+        store=str(tmp_path / "s.db"),
+        progress=False,
+    )
+    assert result["num_trials"] == 1 and 0.0 <= result["best_val"] <= 1.0
