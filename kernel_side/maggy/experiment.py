@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from maggy.backends.base import Backend, Supervision
 from maggy.core import events as ev
 from maggy.core import validation as check
 from maggy.core.driver import Driver
@@ -95,6 +96,7 @@ def lagom(
     opt = get_optimizer(optimizer)
     check.check_signature(map_fun, set(space.names()) | _budget_param(opt))
     runner = _resolve_backend(backend, num_workers)
+    packed_fn = runner.pack(map_fun)
 
     if not _running.acquire(blocking=False):
         raise RuntimeError(
@@ -145,7 +147,7 @@ def lagom(
             start=time.time(),
         )
         try:
-            return _run(map_fun, core, record, the_store, runner, hb, progress, listeners)
+            return _run(packed_fn, core, record, the_store, runner, hb, progress, listeners)
         finally:
             if own_store:
                 the_store.close()
@@ -154,11 +156,11 @@ def lagom(
 
 
 def _run(
-    map_fun: Callable[..., Any],
+    packed_fn: bytes,
     core: DriverCore,
     record: ExperimentRecord,
     store: ExperimentStore,
-    runner: Any,
+    runner: Backend,
     hb: float,
     progress: bool | None,
     listeners: Iterable[Callable[[ev.Event], None]],
@@ -189,7 +191,12 @@ def _run(
                 dict(record.config),
             )
         )
-        runner.start(driver.address, secret, map_fun, hb, num_workers, lambda: not core.done.is_set())
+        supervision = Supervision(
+            is_running=lambda: not core.done.is_set(),
+            has_registered=core.has_registered,
+            fail=lambda message: core.fail(RuntimeError(message)),
+        )
+        runner.start(driver.address, secret, packed_fn, hb, num_workers, supervision)
         while not core.done.wait(_WAIT_POLL):
             pass
         status = ExperimentStatus.FAILED if core.failure is not None else ExperimentStatus.FINISHED
@@ -219,7 +226,7 @@ def _budget_param(optimizer: Any) -> set[str]:
     return {"budget"} if getattr(optimizer, "uses_budget", False) else set()
 
 
-def _resolve_backend(backend: Any, num_workers: int | None) -> Any:
+def _resolve_backend(backend: Any, num_workers: int | None) -> Backend:
     if backend is None or backend == "local":
         from maggy.backends.local import LocalBackend
 

@@ -284,3 +284,28 @@ def test_keyboard_interrupt_stops_workers_and_keeps_what_finished(tmp_path):
     while _worker_pids_with(marker) and time.time() < deadline:
         time.sleep(0.1)
     assert _worker_pids_with(marker) == []  # no orphan worker processes
+
+
+def test_workers_that_cannot_start_fail_the_experiment_with_a_clear_error(tmp_path, monkeypatch):
+    # A function pickled by reference to a module the workers cannot import: each worker dies
+    # before it registers; after three such starts in a row the experiment fails instead of looping.
+    module_dir = tmp_path / "mods"
+    module_dir.mkdir()
+    (module_dir / "vanishing_module.py").write_text("def train(x):\n    return x\n")
+    monkeypatch.syspath_prepend(str(module_dir))
+    import vanishing_module
+
+    (module_dir / "vanishing_module.py").unlink()
+    started = time.time()
+    with pytest.raises(RuntimeError, match="exit before reaching the driver"):
+        experiment.lagom(
+            vanishing_module.train,
+            num_trials=2,
+            searchspace=Searchspace(x=("DOUBLE", [0, 1])),
+            store=str(tmp_path / "s.db"),
+            progress=False,
+            num_workers=1,
+        )
+    assert time.time() - started < 30
+    record = open_store(str(tmp_path / "s.db")).list_experiments()[0]
+    assert record.status == "FAILED"

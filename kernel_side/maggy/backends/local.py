@@ -15,18 +15,30 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import cloudpickle
 
 import maggy
+from maggy.backends.base import Supervision
 
 log = logging.getLogger("maggy")
+
+#: Worker starts in a row that die before registering, after which the experiment fails.
+_MAX_FAILED_STARTS = 3
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 #: Seconds a worker gets to exit after DONE or terminate() before it is killed.
 _EXIT_GRACE = 3.0
+
+
+@dataclass
+class _Proc:
+    popen: subprocess.Popen[bytes]
+    attempt: int
+    handled: bool = False
 
 
 class LocalBackend:
@@ -40,11 +52,12 @@ class LocalBackend:
         ):
             raise ValueError(f"num_workers must be a positive int or None, got {num_workers!r}")
         self.requested_workers = num_workers
-        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._procs: dict[str, _Proc] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._monitor: threading.Thread | None = None
         self._boot: dict[str, Any] = {}
+        self._num_workers = 1
         self._restarts = 0
 
     def worker_count(self, num_trials: int) -> int:
@@ -52,34 +65,34 @@ class LocalBackend:
         wanted = self.requested_workers or (os.cpu_count() or 1)
         return max(1, min(wanted, num_trials))
 
-    def start(
-        self,
-        address: tuple[str, int],
-        secret: bytes,
-        map_fun: Callable[..., Any],
-        hb_interval: float,
-        num_workers: int,
-        is_running: Callable[[], bool],
-    ) -> None:
-        """Start ``num_workers`` processes serving the driver at ``address``.
-
-        ``is_running`` tells the monitor whether a dead worker should be replaced.
-        """
+    def pack(self, map_fun: Callable[..., Any]) -> bytes:
+        """cloudpickle ``map_fun`` (functions and closures defined in a notebook work)."""
         try:
-            fn_bytes = cloudpickle.dumps(map_fun)
+            return cloudpickle.dumps(map_fun)
         except Exception as exc:
             raise ValueError(
                 f"the training function cannot be sent to worker processes ({exc}); define it so that "
                 "cloudpickle can serialise it (no open files, sockets or locks in its closure)"
             ) from exc
+
+    def start(
+        self,
+        address: tuple[str, int],
+        secret: bytes,
+        packed_fn: bytes,
+        hb_interval: float,
+        num_workers: int,
+        supervision: Supervision,
+    ) -> None:
+        """Start ``num_workers`` processes serving the driver at ``address`` (see Backend.start)."""
         self._boot = {
             "address": list(address),
             "secret": secret,
-            "map_fun": fn_bytes,
+            "map_fun": packed_fn,
             "hb_interval": hb_interval,
             "sys_path": [p for p in sys.path if p],
         }
-        self._is_running = is_running
+        self._supervision = supervision
         self._num_workers = num_workers
         for i in range(num_workers):
             self._spawn(f"local-{i}")
@@ -106,32 +119,41 @@ class LocalBackend:
         proc.stdin.write(cloudpickle.dumps({**self._boot, "worker_id": worker_id, "attempt": attempt}))
         proc.stdin.close()
         with self._lock:
-            self._procs[worker_id] = proc
+            self._procs[worker_id] = _Proc(proc, attempt)
 
     def _watch(self) -> None:
-        attempts: dict[str, int] = {}
+        failed_starts = 0
         while not self._stopping.wait(0.05):
             with self._lock:
-                dead = [(wid, p) for wid, p in self._procs.items() if p.poll() is not None]
+                dead = [
+                    (wid, p) for wid, p in self._procs.items() if p.popen.poll() is not None and not p.handled
+                ]
+                for _, p in dead:
+                    p.handled = True
             for worker_id, proc in dead:
-                if proc.returncode == 0 or self._stopping.is_set() or not self._is_running():
+                code = proc.popen.returncode
+                if code == 0 or self._stopping.is_set() or not self._supervision.is_running():
                     continue
-                with self._lock:
-                    if self._procs.get(worker_id) is not proc:
-                        continue
-                attempts[worker_id] = attempts.get(worker_id, 0) + 1
+                if self._supervision.has_registered(worker_id, proc.attempt):
+                    failed_starts = 0
+                else:
+                    failed_starts += 1
+                    if failed_starts >= _MAX_FAILED_STARTS:
+                        self._supervision.fail(
+                            f"worker processes exit before reaching the driver (exit code {code}, "
+                            f"{failed_starts} times in a row); their error output is above"
+                        )
+                        return
+                log.warning("maggy: worker %s exited with code %s; starting a replacement", worker_id, code)
                 self._restarts += 1
-                log.warning(
-                    "maggy: worker %s exited with code %s; starting a replacement", worker_id, proc.returncode
-                )
-                self._spawn(worker_id, attempts[worker_id])
+                self._spawn(worker_id, proc.attempt + 1)
 
     def kill_worker(self, worker_id: str) -> None:
         """Kill one worker (hung or over its trial timeout); the monitor starts a replacement."""
         with self._lock:
             proc = self._procs.get(worker_id)
-        if proc is not None and proc.poll() is None:
-            proc.kill()
+        if proc is not None and proc.popen.poll() is None:
+            proc.popen.kill()
 
     @property
     def restarts(self) -> int:
@@ -143,7 +165,7 @@ class LocalBackend:
         if self._monitor is not None:
             self._monitor.join(timeout=5)
         with self._lock:
-            procs = list(self._procs.values())
+            procs = [p.popen for p in self._procs.values()]
         if graceful:
             for proc in procs:
                 with contextlib.suppress(subprocess.TimeoutExpired):

@@ -81,6 +81,7 @@ class DriverCore:
         self._cond = threading.Condition()
         self._retry_queue: collections.deque[Trial] = collections.deque()
         self._workers: dict[str, _Worker] = {}
+        self._registered: set[tuple[str, int]] = set()
         self._stop_reasons: dict[int, TrialState] = {}
         self._suggested = 0
         self._exhausted = self.planned <= 0
@@ -219,6 +220,7 @@ class DriverCore:
             if old is not None and old.trial_id is not None:
                 self._lose(old.trial_id, f"worker {worker_id} registered again (its previous attempt died)")
             self._workers[worker_id] = _Worker(worker_id, msg["host"], msg["pid"], self.clock())
+            self._registered.add((worker_id, msg["attempt"]))
             conn_state["worker_id"] = worker_id
             return self._assign(worker_id)
 
@@ -384,6 +386,11 @@ class DriverCore:
         """Copies of every trial, by id (safe to use outside the lock)."""
         with self._cond:
             return [_snapshot(t) for t in sorted(self.trials.values(), key=lambda t: t.trial_id)]
+
+    def has_registered(self, worker_id: str, attempt: int) -> bool:
+        """Whether that start of that worker reached the driver (backends detect crash loops)."""
+        with self._cond:
+            return (worker_id, attempt) in self._registered
 
     def running_count(self) -> int:
         with self._cond:
