@@ -23,6 +23,7 @@ from maggy.core.driver_core import DriverConfig, DriverCore
 from maggy.core.result import build_result
 from maggy.core.store_writer import StoreWriter
 from maggy.earlystop import get_policy
+from maggy.frontend import ExperimentHandle, discover, plain_wait
 from maggy.optimizer import get_optimizer
 from maggy.rpc.framing import new_secret
 from maggy.store import ExperimentRecord, ExperimentStatus, ExperimentStore, new_experiment_id, open_store
@@ -30,9 +31,6 @@ from maggy.store import ExperimentRecord, ExperimentStatus, ExperimentStore, new
 log = logging.getLogger("maggy")
 
 _running = threading.Lock()
-
-#: Seconds between checks of the caller's wait loop (Ctrl-C is handled between two checks).
-_WAIT_POLL = 0.05
 
 
 def lagom(
@@ -167,7 +165,28 @@ def _run(
 ) -> dict[str, Any]:
     bus = ev.EventBus()
     bus.subscribe(StoreWriter(store, record.experiment_id))
-    if progress if progress is not None else not _in_notebook():
+    handle = ExperimentHandle(
+        experiment_id=record.experiment_id,
+        name=record.name,
+        num_trials=record.num_trials,
+        direction=record.direction,
+        searchspace=dict(record.searchspace or {}),
+        _bus=bus,
+        _stop_trial=core.stop_trial,
+        _stop_experiment=core.stop_experiment,
+        _snapshot=core.snapshot_trials,
+    )
+    waiter: Callable[[threading.Event], None] = plain_wait
+    frontends = discover()
+    for frontend in frontends:
+        try:
+            frontend.attach(handle)
+        except Exception:
+            log.exception("maggy: frontend %r failed to attach; continuing without it", frontend)
+            continue
+        if waiter is plain_wait and callable(getattr(frontend, "wait", None)):
+            waiter = frontend.wait
+    if progress if progress is not None else not frontends:
         from maggy.progress import ConsoleProgress
 
         bus.subscribe(ConsoleProgress(record.direction, record.num_trials))
@@ -197,9 +216,13 @@ def _run(
             fail=lambda message: core.fail(RuntimeError(message)),
         )
         runner.start(driver.address, secret, packed_fn, hb, num_workers, supervision)
-        while not core.done.wait(_WAIT_POLL):
-            pass
-        status = ExperimentStatus.FAILED if core.failure is not None else ExperimentStatus.FINISHED
+        waiter(core.done)
+        if core.failure is not None:
+            status = ExperimentStatus.FAILED
+        elif core.stop_requested_at is not None:
+            status = ExperimentStatus.STOPPED
+        else:
+            status = ExperimentStatus.FINISHED
     except KeyboardInterrupt:
         status = ExperimentStatus.STOPPED
         core.abort("interrupted by the user")
@@ -234,15 +257,3 @@ def _resolve_backend(backend: Any, num_workers: int | None) -> Backend:
     if isinstance(backend, str):
         raise ValueError(f"backend must be 'local' or a backend object, got {backend!r}")
     return backend
-
-
-def _in_notebook() -> bool:
-    """True inside a Jupyter kernel (the notebook shows its own view there)."""
-    import sys
-
-    shell = sys.modules.get("IPython")
-    if shell is None:
-        return False
-    get_ipython = getattr(shell, "get_ipython", None)
-    ip = get_ipython() if get_ipython else None
-    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"

@@ -51,6 +51,11 @@ class DriverConfig:
     lost_grace: float | None = None  # silence before a running trial is LOST; default max(10 s, 5 beats)
 
     @property
+    def stop_grace(self) -> float:
+        """Seconds a trial gets to stop by itself after the user stops the experiment."""
+        return max(2.0, 3 * self.hb_interval)
+
+    @property
     def effective_lost_grace(self) -> float:
         return self.lost_grace if self.lost_grace is not None else max(10.0, 5 * self.hb_interval)
 
@@ -87,6 +92,8 @@ class DriverCore:
         self._exhausted = self.planned <= 0
         self._stopping = False
         self._last_es_check: float | None = None
+        #: When the user asked to stop the whole experiment (None: not asked).
+        self.stop_requested_at: float | None = None
         self._handlers: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any] | None]] = {
             "REG": self._on_register,
             "FINAL": self._on_final,
@@ -127,8 +134,14 @@ class DriverCore:
             return True
 
     def stop_experiment(self) -> None:
-        """Hand out no more trials and ask every running trial to stop."""
+        """Hand out no more trials and ask every running trial to stop.
+
+        Trials that do not stop within the grace period (they never call ``reporter.broadcast``)
+        are ended STOPPED by :meth:`tick`, and the backend kills their workers.
+        """
         with self._cond:
+            if self.stop_requested_at is None:
+                self.stop_requested_at = self.clock()
             self._stopping = True
             for trial in self.trials.values():
                 if trial.state is TrialState.RUNNING:
@@ -188,6 +201,9 @@ class DriverCore:
                     worker.trial_id = None
                     kill.append(worker.worker_id)
             self._early_stop_check(now)
+            if self.stop_requested_at is not None and now - self.stop_requested_at > self.config.stop_grace:
+                kill.extend(w.worker_id for w in self._workers.values() if w.trial_id is not None)
+                self.abort("stopped by the user; the trial did not stop within the grace period")
         return kill
 
     def _early_stop_check(self, now: float) -> None:

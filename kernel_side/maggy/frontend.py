@@ -1,0 +1,89 @@
+"""How a user interface plugs into a running experiment, without the engine importing it.
+
+A frontend (the Jupyter live view and comm bridge in ``maggy_jupyter``; a terminal bar) is found
+through the ``maggy.frontends`` entry-point group, so ``maggy`` never imports IPython or widgets.
+For each ``lagom`` call, every installed frontend whose ``active()`` is true gets ``attach(handle)``
+before the workers start, and the first one that offers ``wait`` is used to wait for the end
+(e.g. to keep serving comm messages while the notebook cell blocks).
+
+Thread-safety: ``ExperimentHandle`` methods may be called from any thread (a widget's button
+callback, a comm handler); listeners run on the driver's dispatcher thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, Protocol, runtime_checkable
+
+from maggy.core.events import EventBus, Listener
+from maggy.trial import Trial
+
+log = logging.getLogger("maggy")
+
+ENTRY_POINT_GROUP = "maggy.frontends"
+
+
+@dataclass
+class ExperimentHandle:
+    """What a frontend may see and do for one running experiment."""
+
+    experiment_id: str
+    name: str
+    num_trials: int
+    direction: str
+    searchspace: dict[str, Any]
+    _bus: EventBus
+    _stop_trial: Callable[[int], bool]
+    _stop_experiment: Callable[[], None]
+    _snapshot: Callable[[], list[Trial]]
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Receive every later event (see ``maggy.core.events``); returns an unsubscribe function."""
+        return self._bus.subscribe(listener)
+
+    def stop_trial(self, trial_id: int) -> bool:
+        """Ask a running trial to stop (it ends STOPPED); False if it is not running."""
+        return self._stop_trial(trial_id)
+
+    def stop_experiment(self) -> None:
+        """Start no more trials and ask the running ones to stop; lagom then returns."""
+        self._stop_experiment()
+
+    def trials(self) -> list[Trial]:
+        """Copies of every trial so far."""
+        return self._snapshot()
+
+
+@runtime_checkable
+class Frontend(Protocol):
+    def active(self) -> bool:
+        """Whether this frontend applies here (e.g. running inside a Jupyter kernel)."""
+
+    def attach(self, handle: ExperimentHandle) -> None:
+        """Called before the workers start; subscribe listeners, show a view."""
+
+
+Waiter = Callable[[threading.Event], None]
+
+
+def discover() -> list[Any]:
+    """Instantiate every installed frontend whose ``active()`` is true (broken ones are logged)."""
+    found = []
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            frontend = entry.load()()
+            if frontend.active():
+                found.append(frontend)
+        except Exception:
+            log.exception("maggy: frontend %s failed to load; continuing without it", entry.name)
+    return found
+
+
+def plain_wait(done: threading.Event, poll: float = 0.05) -> None:
+    """Block until ``done``; Ctrl-C (KeyboardInterrupt) is delivered between two polls."""
+    while not done.wait(poll):
+        pass
