@@ -15,17 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from maggy.backends.base import Backend, Supervision
+from maggy.backends.base import Backend
 from maggy.core import events as ev
 from maggy.core import validation as check
-from maggy.core.driver import Driver
 from maggy.core.driver_core import DriverConfig, DriverCore
-from maggy.core.result import build_result
-from maggy.core.store_writer import StoreWriter
+from maggy.core.run import ExperimentRun
 from maggy.earlystop import get_policy
-from maggy.frontend import ExperimentHandle, discover, plain_wait
 from maggy.optimizer import get_optimizer
-from maggy.rpc.framing import new_secret
 from maggy.store import ExperimentRecord, ExperimentStatus, ExperimentStore, new_experiment_id, open_store
 
 log = logging.getLogger("maggy")
@@ -74,6 +70,68 @@ def lagom(
     Raises RuntimeError if an experiment is already running in this process, ValueError/TypeError
     for bad arguments (before any worker starts), KeyboardInterrupt after stopping cleanly.
     """
+    return _prepare(**locals()).execute()
+
+
+async def lagom_async(
+    map_fun: Callable[..., Any],
+    name: str = "no-name",
+    experiment_type: str = "optimization",
+    hb_interval: float = 1,
+    num_trials: int = 1,
+    searchspace: Any = None,
+    optimizer: Any = None,
+    direction: str = "max",
+    ablation_study: Any = None,
+    ablator: Any = None,
+    es_policy: Any = "median",
+    es_interval: float = 300,
+    es_min: int = 10,
+    description: str = "",
+    *,
+    num_workers: int | None = None,
+    trial_timeout: float | None = None,
+    max_retries: int = 1,
+    seed: Any = None,
+    backend: Any = None,
+    store: ExperimentStore | str | None = None,
+    progress: bool | None = None,
+    listeners: Iterable[Callable[[ev.Event], None]] = (),
+) -> dict[str, Any]:
+    """``await experiment.lagom_async(...)``: ``lagom`` without blocking the event loop.
+
+    Same arguments, validation and result as :func:`lagom`. In a notebook, top-level ``await``
+    keeps the kernel responsive while the experiment runs (stop buttons, other comm messages).
+    Cancelling the awaiting task stops the experiment cleanly.
+    """
+    return await _prepare(**locals()).execute_async()
+
+
+def _prepare(
+    map_fun: Callable[..., Any],
+    name: str,
+    experiment_type: str,
+    hb_interval: float,
+    num_trials: int,
+    searchspace: Any,
+    optimizer: Any,
+    direction: str,
+    ablation_study: Any,
+    ablator: Any,
+    es_policy: Any,
+    es_interval: float,
+    es_min: int,
+    description: str,
+    num_workers: int | None,
+    trial_timeout: float | None,
+    max_retries: int,
+    seed: Any,
+    backend: Any,
+    store: ExperimentStore | str | None,
+    progress: bool | None,
+    listeners: Iterable[Callable[[ev.Event], None]],
+) -> ExperimentRun:
+    """Validate everything, take this process's experiment slot and build the run (no workers yet)."""
     check.check_callable(map_fun)
     exp_type = check.check_experiment_type(experiment_type)
     if exp_type == "ablation":
@@ -100,12 +158,19 @@ def lagom(
         raise RuntimeError(
             "An experiment is currently running in this process; wait for it to finish or stop it"
         )
+    own_store = not isinstance(store, ExperimentStore)
+    the_store: ExperimentStore | None = None
+
+    def release() -> None:
+        if own_store and the_store is not None:
+            the_store.close()
+        _running.release()
+
     try:
         opt.setup(space, trials_asked, direction, np.random.default_rng(seed))
         planned = opt.planned_trials()
         if planned != trials_asked:
             log.info("maggy: %s will run %d trials (num_trials=%d asked)", opt.name, planned, trials_asked)
-        own_store = not isinstance(store, ExperimentStore)
         the_store = store if isinstance(store, ExperimentStore) else open_store(store)
         config = {
             "hb_interval": hb,
@@ -144,104 +209,12 @@ def lagom(
             status=ExperimentStatus.RUNNING.value,
             start=time.time(),
         )
-        try:
-            return _run(packed_fn, core, record, the_store, runner, hb, progress, listeners)
-        finally:
-            if own_store:
-                the_store.close()
-    finally:
-        _running.release()
-
-
-def _run(
-    packed_fn: bytes,
-    core: DriverCore,
-    record: ExperimentRecord,
-    store: ExperimentStore,
-    runner: Backend,
-    hb: float,
-    progress: bool | None,
-    listeners: Iterable[Callable[[ev.Event], None]],
-) -> dict[str, Any]:
-    bus = ev.EventBus()
-    bus.subscribe(StoreWriter(store, record.experiment_id))
-    handle = ExperimentHandle(
-        experiment_id=record.experiment_id,
-        name=record.name,
-        num_trials=record.num_trials,
-        direction=record.direction,
-        searchspace=dict(record.searchspace or {}),
-        _bus=bus,
-        _stop_trial=core.stop_trial,
-        _stop_experiment=core.stop_experiment,
-        _snapshot=core.snapshot_trials,
-    )
-    waiter: Callable[[threading.Event], None] = plain_wait
-    frontends = discover()
-    for frontend in frontends:
-        try:
-            frontend.attach(handle)
-        except Exception:
-            log.exception("maggy: frontend %r failed to attach; continuing without it", frontend)
-            continue
-        if waiter is plain_wait and callable(getattr(frontend, "wait", None)):
-            waiter = frontend.wait
-    if progress if progress is not None else not frontends:
-        from maggy.progress import ConsoleProgress
-
-        bus.subscribe(ConsoleProgress(record.direction, record.num_trials))
-    for listener in listeners:
-        bus.subscribe(listener)
-    store.create_experiment(record)
-    num_workers = runner.worker_count(record.num_trials)
-    secret = new_secret()  # fresh per experiment; reaches workers only through the backend's start channel
-    driver = Driver(core, secret, bus, kill_worker=runner.kill_worker)
-    status = ExperimentStatus.FAILED
-    started = time.time()
-    try:
-        driver.start()
-        bus.publish(
-            ev.ExperimentStarted(
-                record.experiment_id,
-                record.name,
-                record.num_trials,
-                num_workers,
-                driver.address,
-                dict(record.config),
-            )
+        return ExperimentRun(
+            packed_fn, core, record, the_store, runner, progress, listeners, on_close=release
         )
-        supervision = Supervision(
-            is_running=lambda: not core.done.is_set(),
-            has_registered=core.has_registered,
-            fail=lambda message: core.fail(RuntimeError(message)),
-        )
-        runner.start(driver.address, secret, packed_fn, hb, num_workers, supervision)
-        waiter(core.done)
-        if core.failure is not None:
-            status = ExperimentStatus.FAILED
-        elif core.stop_requested_at is not None:
-            status = ExperimentStatus.STOPPED
-        else:
-            status = ExperimentStatus.FINISHED
-    except KeyboardInterrupt:
-        status = ExperimentStatus.STOPPED
-        core.abort("interrupted by the user")
+    except BaseException:
+        release()
         raise
-    finally:
-        runner.shutdown(graceful=status is ExperimentStatus.FINISHED)
-        driver.close()
-        result = build_result(
-            record.experiment_id,
-            core.snapshot_trials(),
-            record.direction,
-            time.time() - started,
-            status.value,
-        )
-        store.finish_experiment(record.experiment_id, status.value, time.time(), result)
-        bus.publish(ev.ExperimentFinished(record.experiment_id, status.value, result))
-    if core.failure is not None:
-        raise RuntimeError(f"the experiment failed: {core.failure!r}") from core.failure
-    return result
 
 
 def _budget_param(optimizer: Any) -> set[str]:

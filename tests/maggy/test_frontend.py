@@ -9,6 +9,7 @@ import pytest
 
 from maggy import Searchspace, experiment
 from maggy.core import events as ev
+from maggy.core import run as run_module
 from maggy.frontend import ExperimentHandle, plain_wait
 from maggy.store import open_store
 from maggy.trial import TrialState
@@ -62,12 +63,12 @@ class StoppingFrontend:
 
 def run_with(frontend, fn, space, tmp_path, **kw):
     store = str(tmp_path / "s.db")
-    old = experiment.discover
-    experiment.discover = lambda: [frontend]
+    old = run_module.discover
+    run_module.discover = lambda: [frontend]
     try:
         result = experiment.lagom(fn, searchspace=space, store=store, num_workers=2, hb_interval=0.1, **kw)
     finally:
-        experiment.discover = old
+        run_module.discover = old
     s = open_store(store)
     return result, s.get_experiment(result["experiment_id"]), s.get_trials(result["experiment_id"])
 
