@@ -15,10 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 from maggy.core.driver_core import DriverCore
-from maggy.core.events import EventBus
+from maggy.core.events import Event, EventBus
 from maggy.rpc.server import RpcServer
 
 log = logging.getLogger("maggy")
+
+#: Queued by close() to wake the dispatcher; never published.
+_WAKE = Event(experiment_id="")
 
 #: Seconds between the core's time-based checks (lost workers, timeouts, early stopping).
 TICK_INTERVAL = 0.1
@@ -63,6 +66,7 @@ class Driver:
         self.core.abort("the driver closed")
         self._server.stop()
         self._closing.set()
+        self.core.events.put(_WAKE)  # end the dispatcher's wait now rather than at its next tick
         self._dispatcher.join(timeout=10)
         self._drain_events()
 
@@ -87,7 +91,8 @@ class Driver:
                 event = self.core.events.get(timeout=max(0.0, next_tick - time.monotonic()))
             except queue.Empty:
                 continue
-            self.bus.publish(event)
+            if event is not _WAKE:
+                self.bus.publish(event)
 
     def _drain_events(self) -> None:
         while True:
@@ -95,4 +100,5 @@ class Driver:
                 event = self.core.events.get_nowait()
             except queue.Empty:
                 return
-            self.bus.publish(event)
+            if event is not _WAKE:
+                self.bus.publish(event)
