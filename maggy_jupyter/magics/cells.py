@@ -1,0 +1,189 @@
+"""The magics: ``%%searchspace``, ``%%lagom`` / ``%lagom``, ``%maggy``, ``%searchspace_builder``.
+
+Registered by ``%load_ext maggy_jupyter``. Each magic's docstring is its ``?`` help (with the
+argument list appended by ``magic_arguments``). The work is in pure modules (``searchspace_syntax``,
+``parse``, ``experiments``); this class reads the shell (user namespace, compiler, event loop).
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import keyword
+import sys
+from typing import Any, cast
+
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from maggy.searchspace import Searchspace
+from maggy_jupyter.magics import experiments
+from maggy_jupyter.magics.parse import LagomConfig, defined_functions, lagom_arguments, lagom_config
+from maggy_jupyter.magics.results import BackgroundExperiment, LagomResult
+from maggy_jupyter.magics.searchspace_syntax import SearchspaceSyntaxError, parse_searchspace
+
+
+def _check_variable(name: str) -> str:
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise UsageError(f"{name!r} is not a valid variable name")
+    return name
+
+
+@magics_class
+class MaggyMagics(Magics):
+    """maggy's IPython magics; see each magic's ``?``."""
+
+    @property
+    def _shell(self) -> InteractiveShell:
+        # Magics registered through %load_ext always have their shell; this tells type checkers so.
+        assert self.shell is not None
+        return self.shell
+
+    @magic_arguments()
+    @argument("name", metavar="NAME", help="variable to bind the Searchspace to")
+    @cell_magic
+    def searchspace(self, line: str, cell: str) -> None:
+        """Declare a maggy Searchspace, one hyperparameter per line, and bind it to NAME.
+
+        Each line is ``name: TYPE [values] [log]``:
+
+            %%searchspace sp
+            kernel:  INTEGER [2, 8]
+            dropout: DOUBLE [0.01, 0.99]
+            lr:      DOUBLE [1e-5, 1e-1] log      # log: sample uniformly in log space
+            batch:   DISCRETE [16, 32, 64]
+            act:     CATEGORICAL [relu, tanh, "leaky relu"]
+
+        TYPE is DOUBLE or INTEGER (two bounds [lower, upper]; optional scale 'log' or 'linear'),
+        DISCRETE (numbers) or CATEGORICAL (any values); any case. Values: numbers are numbers,
+        True/False/None are Python's, quoted text is a string, other bare words are strings.
+        '#' starts a comment; blank lines are ignored. Every bad line is reported with its number.
+        """
+        args = parse_argstring(self.searchspace, line)
+        name = _check_variable(args.name)
+        try:
+            space = parse_searchspace(cell)
+        except SearchspaceSyntaxError as exc:
+            raise UsageError(f"%%searchspace {name}:\n{exc}") from None
+        self._shell.user_ns[name] = space
+
+    @magic_arguments()
+    @lagom_arguments
+    @line_cell_magic
+    def lagom(self, line: str, cell: str | None = None) -> LagomResult | BackgroundExperiment:
+        """Run a maggy experiment (experiment.lagom) on the training function of the cell.
+
+            %%lagom --searchspace sp --num-trials 20 --direction max
+            def train(lr, dropout, reporter):
+                ...
+                return accuracy
+
+        The cell runs in the notebook namespace first; the training function is the last function
+        it defines, or --fn NAME. The line form runs a function defined earlier:
+
+            %lagom train --searchspace sp --num-trials 20
+
+        Every flag left out keeps lagom()'s default; the experiment name defaults to the
+        function's name. The result dict goes to --out VAR (default _lagom) and the magic shows
+        a short summary. Values may use {expressions} from the namespace: --num-trials {n}.
+        With --async the experiment runs on the kernel's event loop while the notebook stays
+        usable; the magic returns an awaitable and VAR is set when the experiment ends.
+        Ablation studies (--ablation) are not available yet.
+        """
+        args = parse_argstring(self.lagom, line)
+        functions = None if cell is None else self._run_body(cell)
+        config = lagom_config(args, self._shell.user_ns, functions)
+        if config.background:
+            return self._start_background(config)
+        from maggy import experiment
+
+        result = LagomResult(experiment.lagom(**config.kwargs), out=config.out)
+        self._shell.user_ns[config.out] = result
+        return result
+
+    def _run_body(self, cell: str) -> list[str]:
+        """Run the cell body in the user namespace; the names of the functions it defines, in order.
+
+        Compiled through the shell's caching compiler so that tracebacks and ``inspect.getsource``
+        show the cell's lines.
+        """
+        source = self._shell.transform_cell(cell)
+        compiler = self._shell.compile
+        filename = compiler.cache(source, self._shell.execution_count, raw_code=cell)
+        tree = cast(ast.Module, compiler.ast_parse(source, filename=filename))
+        code = compiler(tree, filename, "exec")  # type: ignore[arg-type]  # compile() takes an AST too
+        exec(code, self._shell.user_global_ns, self._shell.user_ns)
+        return defined_functions(tree)
+
+    def _start_background(self, config: LagomConfig) -> BackgroundExperiment:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise UsageError(
+                "--async needs a running event loop, as in a Jupyter kernel; run without --async here"
+            ) from None
+        from maggy import experiment
+
+        user_ns = self._shell.user_ns
+        name = config.kwargs["name"]
+
+        async def run() -> LagomResult:
+            return LagomResult(await experiment.lagom_async(**config.kwargs), out=config.out)
+
+        def finished(task: asyncio.Task[LagomResult]) -> None:
+            if task.cancelled():
+                return
+            error = task.exception()  # also marks it retrieved: no "never retrieved" warning
+            if error is None:
+                user_ns[config.out] = task.result()
+            else:
+                print(f"maggy: experiment {name!r} failed: {error!r}", file=sys.stderr)
+
+        task = loop.create_task(run())
+        task.add_done_callback(finished)
+        return BackgroundExperiment(task, name, config.out)
+
+    @magic_arguments()
+    @argument("command", nargs="?", default="list", choices=("list", "show", "stop"), help="default: list")
+    @argument("id", nargs="?", metavar="ID", help="experiment id, or a unique prefix of it")
+    @argument("--limit", type=int, default=20, metavar="N", help="list: the newest N (default 20; 0: all)")
+    @line_magic
+    def maggy(self, line: str) -> None:
+        """List, show and stop maggy experiments.
+
+            %maggy list        experiments of the store, newest first; * marks this kernel's
+            %maggy show ID     one experiment and its trials (ID: any unique prefix)
+            %maggy stop [ID]   stop a running experiment of this kernel (ID optional if only one runs)
+
+        The store is $MAGGY_HOME/experiments.db, else ~/.maggy/experiments.db; the `maggy` command
+        line tool reads the same one (maggy experiments list/show/export).
+        """
+        args = parse_argstring(self.maggy, line)
+        if args.command == "show":
+            if args.id is None:
+                raise UsageError("%maggy show ID: which experiment? (see %maggy list)")
+            print(experiments.show_experiment(args.id))
+        elif args.command == "stop":
+            print(experiments.stop_experiment(args.id))
+        else:
+            print(experiments.list_experiments(args.limit))
+
+    @magic_arguments()
+    @argument("name", metavar="NAME", help="variable to bind the Searchspace to (and to start from)")
+    @line_magic
+    def searchspace_builder(self, line: str) -> Any:
+        """Show an interactive Searchspace builder bound to NAME.
+
+        Rows of name, type, bounds or values and log scale, checked as you type; a preview of the
+        Python code and of each parameter's sample distribution. NAME holds the Searchspace after
+        every valid change; if NAME already holds one, the builder starts from it.
+        """
+        from maggy_jupyter.builder import SearchspaceBuilder
+
+        args = parse_argstring(self.searchspace_builder, line)
+        name = _check_variable(args.name)
+        existing = self._shell.user_ns.get(name)
+        start = existing if isinstance(existing, Searchspace) else None
+        return SearchspaceBuilder(start, name=name, namespace=self._shell.user_ns)

@@ -1,0 +1,179 @@
+"""%%lagom arguments -> lagom() keyword arguments: the pure translation, no shell, no workers."""
+
+from __future__ import annotations
+
+import pytest
+from IPython.core.error import UsageError
+
+from maggy import Searchspace
+from maggy.optimizer import GridSearch
+from maggy_jupyter.magics.parse import DEFAULT_OUT, defined_functions, lagom_config, parse_lagom_line
+
+SP = Searchspace(x=("DOUBLE", [0, 1]))
+
+
+def train(x):
+    return x
+
+
+def other(x):
+    return -x
+
+
+def ns(**extra):
+    return {"sp": SP, "train": train, "other": other, **extra}
+
+
+def test_minimal_cell_form_uses_the_last_function_and_lagom_defaults():
+    config = lagom_config("--searchspace sp", ns(), cell_functions=["other", "train"])
+    assert config.kwargs == {"map_fun": train, "name": "train", "searchspace": SP}
+    assert (config.out, config.background, config.fn_name) == (DEFAULT_OUT, False, "train")
+
+
+def test_every_flag_reaches_its_lagom_keyword():
+    line = (
+        "--searchspace sp --name exp1 --optimizer gridsearch --num-trials 12 --direction min"
+        " --description 'two words' --seed 7 --es-policy none --es-interval 0.5 --es-min 3"
+        " --hb-interval 0.25 --num-workers 2 --trial-timeout 30 --max-retries 0 --backend local"
+        " --store /tmp/s.db --out res --async"
+    )
+    config = lagom_config(line, ns(), cell_functions=["train"])
+    assert config.kwargs == {
+        "map_fun": train,
+        "searchspace": SP,
+        "name": "exp1",
+        "optimizer": "gridsearch",
+        "num_trials": 12,
+        "direction": "min",
+        "description": "two words",
+        "seed": 7,
+        "es_policy": "none",
+        "es_interval": 0.5,
+        "es_min": 3,
+        "hb_interval": 0.25,
+        "num_workers": 2,
+        "trial_timeout": 30.0,
+        "max_retries": 0,
+        "backend": "local",
+        "store": "/tmp/s.db",
+    }
+    assert config.out == "res" and config.background is True
+
+
+def test_line_form_takes_the_function_by_name_and_accepts_a_parsed_namespace():
+    args = parse_lagom_line("other --searchspace sp")
+    config = lagom_config(args, ns())
+    assert config.kwargs["map_fun"] is other and config.kwargs["name"] == "other"
+    assert lagom_config("--fn other --searchspace sp", ns()).kwargs["map_fun"] is other
+
+
+def test_fn_flag_overrides_the_cells_last_function():
+    config = lagom_config("--fn other --searchspace sp", ns(), cell_functions=["train", "other", "train"])
+    assert config.fn_name == "other" and config.kwargs["map_fun"] is other
+
+
+def test_variables_can_stand_for_optimizer_policy_and_backend_objects():
+    grid, backend = GridSearch(), object()
+    config = lagom_config(
+        "--searchspace sp --optimizer my_opt --es-policy randomsearch_not --backend my_backend",
+        ns(my_opt=grid, randomsearch_not=None, my_backend=backend),
+        cell_functions=["train"],
+    )
+    assert config.kwargs["optimizer"] is grid and config.kwargs["backend"] is backend
+    assert config.kwargs["es_policy"] is None
+
+
+@pytest.mark.parametrize(
+    ("line", "namespace", "cell", "fragment"),
+    [
+        (
+            "--searchspace nope",
+            ns(),
+            ["train"],
+            "no searchspace named 'nope'; Searchspace variables in the notebook: sp",
+        ),
+        (
+            "--searchspace nope",
+            ns(sp2=SP, _hidden=SP),
+            ["train"],
+            "Searchspace variables in the notebook: sp, sp2",
+        ),
+        (
+            "--searchspace nope",
+            {"train": train},
+            ["train"],
+            "there is no Searchspace in the notebook yet; declare one with %%searchspace NAME",
+        ),
+        (
+            "--num-trials 3",
+            ns(),
+            ["train"],
+            "--searchspace NAME is required; Searchspace variables in the notebook: sp",
+        ),
+        ("--searchspace train", ns(), ["train"], "--searchspace 'train' is a function, not a Searchspace"),
+        ("--searchspace sp", ns(), [], "the cell defines no function"),
+        ("--searchspace sp", ns(), None, "name the training function: %lagom FUNC"),
+        ("--fn n --searchspace sp", ns(n=3), [], "'n' is a int, not a function"),
+        (
+            "trian --searchspace sp",
+            ns(),
+            None,
+            "no function named 'trian' in the notebook; did you mean train?",
+        ),
+        ("zzz --searchspace sp", ns(), None, "no function named 'zzz' in the notebook; define it first"),
+        ("train --fn other --searchspace sp", ns(), None, "two training functions given"),
+        (
+            "train --searchspace sp --optimizer bayes",
+            ns(),
+            None,
+            "--optimizer 'bayes': unknown optimizer 'bayes'",
+        ),
+        (
+            "train --searchspace sp --es-policy asha",
+            ns(),
+            None,
+            "--es-policy 'asha': unknown es_policy 'asha'",
+        ),
+        (
+            "train --searchspace sp --backend spark",
+            ns(),
+            None,
+            "--backend 'spark': use 'local', or the name of a variable",
+        ),
+        ("train --searchspace sp --out 1x", ns(), None, "--out '1x' is not a valid variable name"),
+        ("train --searchspace sp --direction up", ns(), None, "argument --direction: invalid choice: 'up'"),
+        (
+            "train --searchspace sp --num-trials many",
+            ns(),
+            None,
+            "argument --num-trials: invalid int value: 'many'",
+        ),
+        ("train --searchspace sp --bogus 1", ns(), None, "unrecognized arguments: --bogus 1"),
+    ],
+)
+def test_user_mistakes_raise_usage_errors_that_say_what_to_do(line, namespace, cell, fragment):
+    with pytest.raises(UsageError) as info:
+        lagom_config(line, namespace, cell_functions=cell)
+    assert fragment in str(info.value)
+
+
+def test_namespace_is_only_read():
+    namespace = ns()
+    before = dict(namespace)
+    lagom_config("--searchspace sp --out r", namespace, cell_functions=["train"])
+    assert namespace == before
+
+
+@pytest.mark.parametrize(
+    ("source", "names"),
+    [
+        ("def a(): pass\ndef b(x): return x\n", ["a", "b"]),
+        ("import math\nx = 1\n@staticmethod\ndef deco(): pass\n", ["deco"]),
+        ("def outer():\n    def inner(): pass\n    return inner\n", ["outer"]),
+        ("class C:\n    def m(self): pass\nf = lambda: 0\n", []),
+        ("async def co(): pass\n", []),
+        ("", []),
+    ],
+)
+def test_defined_functions_lists_top_level_defs_in_order(source, names):
+    assert defined_functions(source) == names
