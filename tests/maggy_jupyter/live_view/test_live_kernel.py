@@ -1,0 +1,80 @@
+"""The live view in a real ipykernel: its own stop button, clicked as a browser would, mid-lagom.
+
+The kernel shows the view when ``lagom`` runs (the ``jupyter`` frontend calls ``live_view.show``);
+this test reads the widget messages the kernel sends, finds the stop button of the long trial,
+sends the click a browser would send while the cell still blocks, and checks that the trial
+ends STOPPED long before it would have finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+jupyter_client = pytest.importorskip("jupyter_client")
+
+pytestmark = [pytest.mark.kernel, pytest.mark.integration, pytest.mark.timeout(180)]
+
+CELL = """
+import json, time
+from maggy import Searchspace, experiment
+
+def train(steps, reporter):
+    import time
+    for step in range(steps):
+        reporter.broadcast(float(step), step=step)
+        time.sleep(0.05)
+    return float(steps)
+
+began = time.monotonic()
+result = experiment.lagom(train, searchspace=Searchspace(steps=("DISCRETE", [400, 30])), optimizer="gridsearch",
+                          num_trials=2, num_workers=2, hb_interval=0.1)
+print("RESULT", json.dumps({"stopped": result["stopped"], "status": result["status"],
+                            "seconds": time.monotonic() - began}))
+"""
+
+
+def test_the_live_views_stop_button_stops_its_trial_while_the_cell_blocks(tmp_path):
+    from jupyter_client.manager import start_new_kernel
+
+    env = {**os.environ, "MAGGY_HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(tmp_path))
+    try:
+        cell = kc.execute(CELL)
+        buttons: dict[str, str] = {}  # comm id -> latest description, for every Button widget
+        clicked: str | None = None
+        stdout, deadline = "", time.monotonic() + 120
+        while time.monotonic() < deadline:
+            msg = kc.get_iopub_msg(timeout=60)
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "comm_open" and content["data"].get("state", {}).get("_model_name") == "ButtonModel":
+                buttons[content["comm_id"]] = content["data"]["state"].get("description", "")
+            elif kind == "comm_msg" and content["comm_id"] in buttons:
+                state = content["data"].get("state", {})
+                buttons[content["comm_id"]] = state.get("description", buttons[content["comm_id"]])
+            elif kind == "stream":
+                stdout += content["text"]
+            elif kind == "error":
+                pytest.fail("\n".join(content["traceback"]))
+            elif (
+                kind == "status"
+                and content["execution_state"] == "idle"
+                and msg["parent_header"].get("msg_id") == cell
+            ):
+                break
+            if clicked is None:
+                clicked = next((cid for cid, d in buttons.items() if d == "■ 0"), None)
+                if clicked is not None:  # what the browser sends for a click on that button
+                    click = {"comm_id": clicked, "data": {"method": "custom", "content": {"event": "click"}}}
+                    kc.shell_channel.send(kc.session.msg("comm_msg", click))
+        assert clicked is not None, f"no stop button for trial 0 among {sorted(buttons.values())}"
+        result = json.loads(stdout.split("RESULT", 1)[1].splitlines()[0])
+        assert result["stopped"] == 1 and result["status"] == "FINISHED"
+        assert result["seconds"] < 12  # trial 0 alone would have run 400 x 50 ms = 20 s
+        assert "Experiment finished" in buttons.values()  # the final redraw reached the browser
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

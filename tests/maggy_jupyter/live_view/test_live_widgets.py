@@ -1,0 +1,231 @@
+"""The live view's widgets through a recording dummy comm (no browser, no kernel)."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+from live_view_helpers import (
+    FakeHandle,
+    experiment_finished,
+    experiment_started,
+    points,
+    trial_finished,
+    trial_started,
+)
+
+from maggy.core import events as ev
+from maggy.trial import TrialState
+from maggy_jupyter import live_view
+from maggy_jupyter.live_view._format import BEST_COLOR, STATE_COLORS
+from maggy_jupyter.live_view.testing import recording_comms
+
+EXP = "exp-test"
+
+
+@pytest.fixture
+def recorder():
+    with recording_comms() as rec:
+        yield rec
+
+
+@pytest.fixture
+def view(recorder):
+    """A view whose redraws happen only when the test calls ``flush`` (no thread)."""
+    handle = FakeHandle(num_trials=6)
+    v = live_view.LiveView(handle, threaded=False, page_size=3).attach()
+    yield v
+    v.close()
+
+
+def click(recorder, button) -> None:
+    """Send the message a browser sends when the button is clicked."""
+    recorder.comms[button.model_id].receive({"method": "custom", "content": {"event": "click"}})
+
+
+def table_ids(view) -> list[int]:
+    return [int(m) for m in re.findall(r"<tr style[^>]*><td[^>]*>(\d+)", view.table.html.value)]
+
+
+def run_all_states(handle: FakeHandle) -> list[ev.TrialStarted]:
+    s = [trial_started(i, params={"lr": 0.1 * (i + 1), "act": "relu"}) for i in range(6)]
+    handle.publish(experiment_started(num_trials=6), *s)
+    for i in range(6):
+        handle.publish(points(i, [0.1 * i, 0.2 * i, 0.3 * i]))
+    handle.publish(
+        trial_finished(s[0], TrialState.FINISHED, 0.5),
+        trial_finished(s[1], TrialState.FINISHED, 0.9),
+        trial_finished(s[2], TrialState.EARLY_STOPPED, 0.3),
+        trial_finished(s[3], TrialState.STOPPED, 0.2),
+        trial_finished(s[4], TrialState.ERROR, None, error="Traceback ...\nValueError: <bad>"),
+    )
+    return s
+
+
+def test_one_line_per_trial_coloured_by_state_with_the_best_highlighted(view, recorder):
+    run_all_states(view.handle)
+    never_ran = replace(trial_started(6, retry_of=5).trial, state=TrialState.STOPPED, start=None)
+    view.handle.publish(ev.TrialFinished(EXP, never_ran))  # a queued retry, stopped before it ran
+    view.flush()
+    colours = {tid: line.colors[0] for tid, line in view.chart.lines.items()}
+    assert colours == {
+        0: STATE_COLORS[TrialState.FINISHED],
+        1: BEST_COLOR,
+        2: STATE_COLORS[TrialState.EARLY_STOPPED],
+        3: STATE_COLORS[TrialState.STOPPED],
+        4: STATE_COLORS[TrialState.ERROR],
+        5: STATE_COLORS[TrialState.RUNNING],
+        6: STATE_COLORS[TrialState.STOPPED],
+    }
+    assert view.chart.figure.marks[-1] is view.chart.lines[1]  # the best is drawn on top
+    assert view.chart.lines[5].y.tolist() == pytest.approx([0.5, 1.0, 1.5])
+    assert "<b>0.9</b> in trial 1" in view.header.best.value and "lr=0.2" in view.header.best.value
+    assert (
+        "6/7</b> done · 1 running" in view.header.progress.value
+        and "2 stopped · 1 error" in view.header.progress.value
+    )
+
+
+def test_only_changed_lines_are_resent_and_as_binary_buffers(view, recorder):
+    run_all_states(view.handle)
+    view.flush()
+    recorder.clear()
+    view.handle.publish(points(5, [2.0, 3.0], first_step=3))
+    view.flush()
+    line_ids = {line.model_id: tid for tid, line in view.chart.lines.items()}
+    touched = {line_ids[s.comm_id] for s in recorder.sent if s.comm_id in line_ids}
+    assert touched == {5}
+    (update,) = recorder.updates(view.chart.lines[5].model_id)
+    assert {"x", "y"} <= set(update)
+    sent = next(s for s in recorder.sent if s.comm_id == view.chart.lines[5].model_id)
+    assert sorted(p[0] for p in sent.data["buffer_paths"]) == ["x", "y"]
+    assert [memoryview(b).nbytes for b in sent.buffers] == [5 * 4, 5 * 4]  # float32, 5 points each
+
+
+def test_table_lists_params_state_metric_worker_and_gpu_sorted_and_paged(view):
+    handle = view.handle
+    s = [trial_started(i, params={"lr": lr}, info={"gpus": [i]}) for i, lr in enumerate([0.3, 0.1, 0.2, 0.4])]
+    handle.publish(
+        *s, trial_finished(s[0], TrialState.FINISHED, 0.7), trial_finished(s[1], TrialState.ERROR, None)
+    )
+    handle.publish(points(2, [0.1, 0.75]))
+    view.flush()
+    html = view.table.html.value
+    assert ">lr<" in html and "local-0 · GPU 0" in html and "FINISHED" in html and "0.75" in html
+    assert table_ids(view) == [0, 1, 2] and view.table.page_label.value == "1–3 of 4"  # page size 3
+    view.table.next.click()
+    view.flush()
+    assert table_ids(view) == [3] and view.table.next.disabled and not view.table.prev.disabled
+    view.table.sort.value = "metric"  # back to the first page, best metric last (ascending)
+    view.flush()
+    assert table_ids(view) == [0, 2, 1]  # 0.7, 0.75 (live), then trials without a metric
+    view.table.descending.value = True
+    view.flush()
+    assert table_ids(view) == [2, 0, 1]
+    view.table.sort.value = "param:lr"
+    view.flush()
+    assert table_ids(view) == [3, 0, 2]
+    handle.publish(trial_started(4, params={"lr": 0.35, "units": 8}))  # a new column: new sort options
+    view.flush()
+    assert view.table.sort.value == "param:lr" and "param:units" in view.table.sort.options
+    assert table_ids(view) == [3, 4, 0] and ">units<" in view.table.html.value
+
+
+def test_a_stop_button_per_running_trial_calls_stop_trial_with_its_id(view, recorder):
+    handle = view.handle
+    s = [trial_started(i) for i in range(3)]
+    handle.publish(*s)
+    view.flush()
+    assert {tid for tid in range(3) if view.controls.button_for(tid) is not None} == {0, 1, 2}
+    click(recorder, view.controls.button_for(1))  # as the browser would
+    view.controls.button_for(2).click()  # as ipywidgets' own API does
+    assert handle.stopped == [1, 2]
+    view.flush()
+    button = view.controls.button_for(1)
+    assert button.disabled and button.description.startswith("stopping 1")
+    handle.publish(trial_finished(s[1], TrialState.STOPPED, 0.1))
+    view.flush()
+    assert view.controls.button_for(1) is None and button.layout.display == "none"
+    click(recorder, button)  # a late click on the freed button stops nothing
+    assert handle.stopped == [1, 2]
+    handle.publish(trial_started(3))
+    view.flush()
+    assert view.controls.button_for(3) is not button  # a just-freed button is not reused at once
+
+
+def test_the_experiment_stop_button_calls_stop_experiment(view, recorder):
+    view.handle.publish(experiment_started(), trial_started(0))
+    view.flush()
+    click(recorder, view.controls.experiment_button)
+    assert view.handle.experiment_stops == 1 and view.handle.stopped == []
+    view.flush()
+    assert (
+        view.controls.experiment_button.disabled
+        and view.controls.experiment_button.description == "Stopping…"
+    )
+    view.handle.publish(experiment_finished("STOPPED"))
+    assert view.controls.experiment_button.description == "Experiment stopped"
+
+
+def test_logs_and_traceback_of_the_chosen_trial(view):
+    s0 = trial_started(0)
+    view.handle.publish(s0, ev.TrialLog(EXP, 0, ["epoch 1 <ok>"]))
+    view.flush()
+    assert "choose a trial" in view.logs.text.value
+    view.logs.picker.value = 0
+    view.flush()
+    assert "epoch 1 &lt;ok&gt;" in view.logs.text.value  # escaped: log lines are not HTML
+    view.handle.publish(trial_finished(s0, TrialState.ERROR, None, error="Traceback\nKeyError: 'k'"))
+    view.flush()
+    assert "--- ERROR: ---" in view.logs.text.value and "KeyError" in view.logs.text.value
+    assert ("trial 0 · ERROR", 0) in view.logs.picker.options
+
+
+def test_ten_thousand_metric_events_cost_a_bounded_number_of_redraws(recorder):
+    handle = FakeHandle(num_trials=10)
+    view = live_view.LiveView(handle, interval=0.1).attach()
+    s = [trial_started(i) for i in range(10)]
+    handle.publish(experiment_started(num_trials=10), *s)
+    started = time.monotonic()
+    for step in range(1000):
+        for i in range(10):
+            handle.publish(points(i, [step * (i + 1) * 0.001], first_step=step))
+        if step % 100 == 0:
+            time.sleep(0.02)  # arrive over a little time, so the thread gets to redraw meanwhile
+    elapsed = time.monotonic() - started
+    before_final = view.redraws
+    handle.publish(*(trial_finished(t, TrialState.FINISHED, (t.trial.trial_id + 1) * 0.999) for t in s))
+    handle.publish(experiment_finished("FINISHED"))
+    assert 1 <= before_final <= elapsed / 0.1 + 3  # the build's redraw, then at most one per 100 ms
+    assert view.throttle.closed and view.redraws >= before_final + 1
+    # The final redraw shows the final state.
+    assert view.chart.lines[9].y[-1] == pytest.approx(9.99) and len(view.chart.lines[9].y) == 1000
+    assert "10/10</b> done" in view.header.progress.value and "0 running" in view.header.progress.value
+    assert view.controls.experiment_button.description == "Experiment finished"
+    assert view.chart.lines[9].colors == [BEST_COLOR]
+    view.table.sort.value = "metric"  # still browsable after the end: redraws on the spot
+    assert table_ids(view)[0] == 0
+
+
+def test_show_displays_a_subscribed_view(recorder, monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    handle = FakeHandle()
+    view = live_view.show(handle, threaded=False)
+    assert isinstance(view, live_view.LiveView) and shown == [view.widget]
+    handle.publish(trial_started(0))
+    view.flush()
+    assert 0 in view.chart.lines
+    view.close()
+    handle.publish(trial_started(1))
+    assert 1 not in view.state.trials  # unsubscribed
+
+
+def test_show_returns_none_without_bqplot(monkeypatch):
+    monkeypatch.setitem(sys.modules, "bqplot", None)  # makes `import bqplot` raise ImportError
+    assert live_view.show(FakeHandle()) is None
