@@ -1,21 +1,134 @@
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
+import { LabIcon } from '@jupyterlab/ui-components';
+
+import { MaggyConnection } from './comm';
+import { followActiveKernel } from './follow';
+import { ExperimentsModel } from './model';
 import {
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
+  CommandIDs,
+  DEFAULT_SETTINGS,
+  IMaggyExperiments,
+  IMaggySettings,
+  PANEL_ID,
+  PLUGIN_ID
+} from './tokens';
+import { ExperimentsPanel } from './views/panel';
+import { StatusItem } from './views/statusItem';
+
+const ICON_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path class="jp-icon3" fill="#616161" ' +
+  'd="M3 3h2v16h16v2H3V3zm4 12 4-5 3 3 5-7 1.6 1.2L14.2 16l-3-3-2.6 3.2L7 15z"/></svg>';
+
+const experimentsIcon = new LabIcon({ name: 'maggy-jupyter:experiments', svgstr: ICON_SVG });
 
 /**
- * The maggy-jupyter plugin. For now it only announces itself; the live trial
- * view and the `maggy` comm bridge will hang off this plugin.
+ * The Experiments panel: model, comm connection following the active notebook's kernel, the
+ * left-sidebar view, settings and commands. Everything but the model and the connection is
+ * optional, so the plugin also loads in Notebook 7 and in shells without a palette.
  */
-const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'maggy-jupyter:plugin',
-  description: 'Live view of maggy hyperparameter optimization experiments.',
+const panelPlugin: JupyterFrontEndPlugin<IMaggyExperiments> = {
+  id: PLUGIN_ID,
+  description: 'A sidebar panel with live maggy experiments of the active notebook kernel.',
   autoStart: true,
-  activate: (app: JupyterFrontEnd): void => {
-    console.log('maggy-jupyter: activated');
+  provides: IMaggyExperiments,
+  optional: [INotebookTracker, ISettingRegistry, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker | null,
+    settingRegistry: ISettingRegistry | null,
+    palette: ICommandPalette | null
+  ): IMaggyExperiments => {
+    const settings: IMaggySettings = { ...DEFAULT_SETTINGS };
+    const model = new ExperimentsModel(settings);
+    const connection = new MaggyConnection(model, settings);
+    const panel = new ExperimentsPanel(model, connection, settings);
+    panel.title.icon = experimentsIcon;
+    try {
+      app.shell.add(panel, 'left', { rank: 800 });
+    } catch (err) {
+      console.warn('maggy-jupyter: this shell has no left area; the panel is not shown', err);
+    }
+    const openPanel = () => app.shell.activateById(PANEL_ID);
+
+    if (settingRegistry) {
+      void settingRegistry
+        .load(PLUGIN_ID)
+        .then(loaded => {
+          const apply = () => {
+            Object.assign(settings, loaded.composite as Partial<IMaggySettings>);
+            model.maxPointsPerTrial = settings.maxPointsPerTrial;
+            model.maxLogLines = settings.maxLogLines;
+            connection.historyLimit = settings.historyLimit;
+            connection.autoConnect = settings.autoConnect;
+            panel.chart.refreshRate = settings.refreshRate;
+          };
+          apply();
+          loaded.changed.connect(apply);
+        })
+        .catch(err => console.warn('maggy-jupyter: settings not loaded', err));
+    }
+
+    app.commands.addCommand(CommandIDs.openPanel, {
+      label: 'Open Experiments Panel (maggy)',
+      execute: openPanel
+    });
+    app.commands.addCommand(CommandIDs.stopExperiment, {
+      label: 'Stop Running Experiment (maggy)',
+      isEnabled: () => model.current()?.summary.live === true,
+      execute: async () => {
+        const exp = model.current();
+        if (exp?.summary.live) {
+          await connection.stopExperiment(exp.summary.experiment_id);
+        }
+      }
+    });
+    app.commands.addCommand(CommandIDs.refresh, {
+      label: 'Refresh Experiments (maggy)',
+      execute: () => connection.refresh()
+    });
+    model.listChanged.connect(() => app.commands.notifyCommandChanged(CommandIDs.stopExperiment));
+    for (const command of [CommandIDs.openPanel, CommandIDs.stopExperiment, CommandIDs.refresh]) {
+      palette?.addItem({ command, category: 'maggy' });
+    }
+
+    if (tracker) {
+      followActiveKernel(tracker, kernel => connection.setKernel(kernel));
+    }
+    return { model, actions: connection, openPanel };
   }
 };
 
-const plugins: JupyterFrontEndPlugin<any>[] = [plugin];
+/** "maggy: 6/20 trials, 2 running" in the status bar; a click opens the panel. */
+const statusPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'maggy-jupyter:status',
+  description: 'Shows the running maggy experiment in the status bar.',
+  autoStart: true,
+  requires: [IMaggyExperiments],
+  optional: [IStatusBar],
+  activate: (
+    app: JupyterFrontEnd,
+    experiments: IMaggyExperiments,
+    statusBar: IStatusBar | null
+  ): void => {
+    if (!statusBar) {
+      return; // Notebook 7 pages without a status bar
+    }
+    const { model } = experiments;
+    const item = new StatusItem(model, experiments.openPanel);
+    statusBar.registerStatusItem('maggy-jupyter:status', {
+      item,
+      align: 'left',
+      rank: 4,
+      isActive: () => model.current() !== null,
+      activeStateChanged: model.listChanged
+    });
+  }
+};
+
+const plugins: JupyterFrontEndPlugin<any>[] = [panelPlugin, statusPlugin];
 
 export default plugins;

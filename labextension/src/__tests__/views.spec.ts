@@ -1,0 +1,93 @@
+import { Widget } from '@lumino/widgets';
+
+import { MaggyConnection } from '../comm';
+import { ExperimentsModel } from '../model';
+import { ExperimentHeader } from '../views/experimentHeader';
+import { ExperimentList } from '../views/experimentList';
+import { TrialTable } from '../views/trialTable';
+import { batch, EXP, snapshot, summary, trial } from './fixtures';
+
+jest.mock('../comm'); // the views must talk to the kernel only through the connection
+
+function setup() {
+  const model = new ExperimentsModel();
+  const actions = new MaggyConnection(model) as jest.Mocked<MaggyConnection>;
+  actions.stopTrial.mockResolvedValue({ v: 1, type: 'ack', ok: true });
+  actions.stopExperiment.mockResolvedValue({ v: 1, type: 'ack', ok: true });
+  model.handle(snapshot(0, [trial(0, { params: { lr: 0.01, units: 32 } }), trial(1)]));
+  model.handle(
+    batch(1, {
+      points: { '0': [[4, 0.75]] },
+      finished: [trial(1, { state: 'EARLY_STOPPED', metric: 0.2 })]
+    })
+  );
+  return { model, actions };
+}
+
+function attached<T extends Widget>(widget: T): T {
+  Widget.attach(widget, document.body);
+  return widget;
+}
+
+describe('TrialTable', () => {
+  it('shows each trial and a stop button only on running ones', () => {
+    const { model, actions } = setup();
+    const table = attached(new TrialTable(model, actions));
+    table.render();
+    const rows = [...table.node.querySelectorAll<HTMLTableRowElement>('tbody tr')];
+    expect(rows.map(r => r.dataset.state)).toEqual(['RUNNING', 'EARLY_STOPPED']);
+    expect(rows[0].cells[3].textContent).toBe('0.75');
+    expect(rows[0].cells[4].textContent).toBe('4');
+    expect(rows[0].cells[6].textContent).toBe('lr=0.01, units=32');
+    const buttons = rows.map(r => r.querySelector('button')!);
+    expect(buttons.map(b => b.hidden)).toEqual([false, true]);
+  });
+
+  it('stops a trial through the connection, not by selecting the row', () => {
+    const { model, actions } = setup();
+    const table = attached(new TrialTable(model, actions));
+    table.render();
+    table.node.querySelector<HTMLButtonElement>('tr[data-trial-id="0"] button')!.click();
+    expect(actions.stopTrial).toHaveBeenCalledWith(EXP, 0);
+    expect(model.selectedTrialId).toBeNull();
+    table.node.querySelector<HTMLElement>('tr[data-trial-id="1"]')!.click();
+    expect(model.selectedTrialId).toBe(1);
+  });
+});
+
+describe('ExperimentHeader', () => {
+  it('stops the experiment and shows the final best once it ended', () => {
+    const { model, actions } = setup();
+    const header = attached(new ExperimentHeader(model, actions));
+    header.render();
+    header.node.querySelector('button')!.click();
+    expect(actions.stopExperiment).toHaveBeenCalledWith(EXP);
+    model.handle(
+      batch(2, {
+        finished: [trial(0, { state: 'FINISHED', metric: 0.8 })],
+        experiment_finished: { status: 'FINISHED', result: { best_id: 0, best_val: 0.8 } }
+      })
+    );
+    header.render();
+    expect(header.node.querySelector('.maggy-Header-best')!.textContent).toBe('best 0.8 (trial 0)');
+    expect(header.node.querySelector('button')!.hidden).toBe(true);
+  });
+});
+
+describe('ExperimentList', () => {
+  it('lists experiments and selects one on click', () => {
+    const { model } = setup();
+    model.handle({
+      v: 1,
+      type: 'experiments',
+      experiments: [summary({ experiment_id: 'old', name: 'older', live: false, status: 'FINISHED' })]
+    });
+    const list = attached(new ExperimentList(model));
+    list.render();
+    const items = [...list.node.querySelectorAll<HTMLElement>('li')];
+    expect(items.map(i => i.dataset.experimentId)).toEqual([EXP, 'old']);
+    expect(items[0].textContent).toContain('1/4 trials');
+    items[1].click();
+    expect(model.selectedId).toBe('old');
+  });
+});

@@ -1,0 +1,77 @@
+import { formatNumber } from '../format';
+import { ExperimentsModel } from '../model';
+import { IMaggyActions } from '../tokens';
+import { el, LazyView } from './lazyView';
+
+/**
+ * Title of the selected experiment: name, status, progress, best trial, and a button that
+ * stops the whole experiment while it runs.
+ */
+export class ExperimentHeader extends LazyView {
+  constructor(model: ExperimentsModel, actions: IMaggyActions) {
+    super();
+    this.addClass('maggy-Header');
+    this._model = model;
+    this._stop.title = 'Stop the experiment: start no more trials and stop the running ones';
+    this._stop.addEventListener('click', () => {
+      const id = this._model.selectedId;
+      if (id === null) {
+        return;
+      }
+      this._stop.disabled = true;
+      this._stop.textContent = 'Stopping…';
+      actions.stopExperiment(id).catch(err => {
+        this._stop.disabled = false;
+        this._stop.textContent = 'Stop experiment';
+        this._stop.title = `Could not stop: ${err.message ?? err}`;
+      });
+    });
+    const top = el('div', 'maggy-Header-top');
+    top.append(this._name, this._status);
+    const bottom = el('div', 'maggy-Header-bottom');
+    bottom.append(this._best, this._stop);
+    this.node.append(top, this._progress, bottom);
+    model.experimentChanged.connect((_, id) => {
+      if (id === model.selectedId) {
+        this.markDirty();
+      }
+    });
+    model.selectionChanged.connect(() => this.markDirty());
+  }
+
+  render(): void {
+    const exp = this._model.selected;
+    this.node.hidden = exp === null;
+    if (exp === null) {
+      return;
+    }
+    const s = exp.summary;
+    this._name.textContent = s.name;
+    this._name.title = s.experiment_id;
+    this._status.textContent = s.status.toLowerCase();
+    this._status.className = `maggy-Badge maggy-Badge-${s.status.toLowerCase()}`;
+    this.node.dataset.status = s.status;
+    const parts = [`${s.done ?? 0}/${s.num_trials} trials`];
+    if (s.live) {
+      parts.push(`${s.running ?? 0} running`);
+    }
+    parts.push(`direction ${s.direction}`);
+    this._progress.textContent = parts.join(' · ');
+    this._best.textContent = s.best
+      ? `best ${formatNumber(s.best.metric)} (trial ${s.best.trial_id})`
+      : 'no finished trial yet';
+    this._best.dataset.bestTrial = s.best ? String(s.best.trial_id) : '';
+    this._stop.hidden = !s.live;
+    if (!s.live) {
+      this._stop.disabled = false;
+      this._stop.textContent = 'Stop experiment';
+    }
+  }
+
+  private _model: ExperimentsModel;
+  private _name = el('span', 'maggy-Header-name');
+  private _status = el('span', 'maggy-Badge');
+  private _stop = el('button', 'maggy-StopButton jp-mod-styled jp-mod-warn', 'Stop experiment');
+  private _progress = el('div', 'maggy-Header-progress');
+  private _best = el('div', 'maggy-Header-best');
+}

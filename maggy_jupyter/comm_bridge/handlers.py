@@ -1,0 +1,233 @@
+"""Handlers for the frontend's requests on the `maggy` comm, in a table keyed by request type.
+
+Each handler gets the bridge, the comm the request came on and the checked request, and returns
+the reply (the bridge adds ``request_id`` and sends it) or sends it itself with :func:`_reply`
+when the reply must be ordered against the experiment's batches (snapshots). Handlers raise
+:class:`wire.BadRequest` for anything the frontend asked wrongly; the bridge turns every exception
+into an ``error`` reply.
+
+Stop requests only call ``handle.stop_trial`` / ``handle.stop_experiment``, which are thread-safe:
+they may run on a subshell thread or in the blocking-cell pump while the driver works.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from maggy_jupyter.comm_bridge import wire
+from maggy_jupyter.comm_bridge.stream import ExperimentStream, best_of
+
+if TYPE_CHECKING:
+    from maggy_jupyter.comm_bridge.bridge import Bridge
+
+log = logging.getLogger("maggy")
+
+#: Stored experiments listed when the request gives no ``limit``.
+DEFAULT_LIST_LIMIT = 50
+
+Handler = Callable[["Bridge", Any, dict[str, Any]], "dict[str, Any] | None"]
+
+
+def list_experiments(bridge: Bridge, comm: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """Running experiments of this kernel first (newest first), then the store's history."""
+    limit = data.get("limit", DEFAULT_LIST_LIMIT)
+    with bridge.locked():
+        live = [stream.summary() for stream in bridge.streams.values()]
+    seen = {s["experiment_id"] for s in live}
+    for handle in _registry_running():
+        if handle.experiment_id not in seen:
+            live.append(_handle_summary(handle))
+            seen.add(handle.experiment_id)
+    live.sort(key=lambda s: s.get("start") or 0, reverse=True)
+    stored: list[dict[str, Any]] = []
+    try:
+        with _open_store(bridge) as store:
+            for record in store.list_experiments(limit=limit):
+                if record.experiment_id not in seen:
+                    stored.append(_stored_summary(record))
+    except Exception as exc:
+        # a broken or locked store must not hide the running experiments
+        log.warning("maggy: could not read the experiment store for the Experiments panel: %s", exc)
+        return wire.message("experiments", experiments=live, store_error=str(exc))
+    return wire.message("experiments", experiments=live + stored)
+
+
+def subscribe(bridge: Bridge, comm: Any, data: dict[str, Any]) -> dict[str, Any] | None:
+    """Snapshot of one experiment; for a running one, its batches follow on this comm."""
+    with bridge.locked():
+        stream = _live_stream(bridge, data["experiment_id"])
+        if stream is not None:
+            bridge.settle(stream)
+            bridge.subscribe(comm, stream)
+            _reply(bridge, comm, data, stream.snapshot())
+            return None
+    with _open_store(bridge) as store:
+        record = _stored_record(store, data["experiment_id"])
+        trials = store.get_trials(record.experiment_id)
+    rows = [{**wire.trial_fields(t), "history": t.history, "num_logs": len(t.logs)} for t in trials]
+    return wire.message("experiment", experiment=_stored_summary(record), trials=rows, seq=0)
+
+
+def unsubscribe(bridge: Bridge, comm: Any, data: dict[str, Any]) -> dict[str, Any]:
+    with bridge.locked():
+        bridge.unsubscribe(comm, data["experiment_id"])
+    return wire.message("ack", ok=True)
+
+
+def get_trial(bridge: Bridge, comm: Any, data: dict[str, Any]) -> dict[str, Any] | None:
+    """One trial's full history and logs (for a running experiment: as of the batch ``seq``)."""
+    trial_id = data["trial_id"]
+    with bridge.locked():
+        stream = _live_stream(bridge, data["experiment_id"])
+        if stream is not None:
+            bridge.settle(stream)
+            reply = stream.trial_message(trial_id)
+            if reply is None:
+                raise wire.BadRequest(f"experiment {stream.experiment_id} has no trial {trial_id} yet")
+            _reply(bridge, comm, data, reply)
+            return None
+    with _open_store(bridge) as store:
+        record = _stored_record(store, data["experiment_id"])
+        found = [t for t in store.get_trials(record.experiment_id) if t.trial_id == trial_id]
+    if not found:
+        raise wire.BadRequest(f"experiment {record.experiment_id} has no trial {trial_id}")
+    trial = found[0]
+    payload = {**wire.trial_fields(trial), "history": trial.history, "logs": trial.logs}
+    return wire.message("trial", experiment_id=record.experiment_id, trial=payload, seq=0)
+
+
+def stop_trial(bridge: Bridge, comm: Any, data: dict[str, Any]) -> dict[str, Any]:
+    handle = _live_handle(bridge, data["experiment_id"])
+    trial_id = data["trial_id"]
+    stopped = bool(handle.stop_trial(trial_id))
+    detail = "stop requested" if stopped else f"trial {trial_id} is not running"
+    return wire.message("ack", ok=stopped, detail=detail)
+
+
+def stop_experiment(bridge: Bridge, comm: Any, data: dict[str, Any]) -> dict[str, Any]:
+    handle = _live_handle(bridge, data["experiment_id"])
+    handle.stop_experiment()
+    return wire.message("ack", ok=True, detail="stop requested")
+
+
+HANDLERS: dict[str, Handler] = {
+    "list": list_experiments,
+    "subscribe": subscribe,
+    "unsubscribe": unsubscribe,
+    "get_trial": get_trial,
+    "stop_trial": stop_trial,
+    "stop_experiment": stop_experiment,
+}
+assert set(HANDLERS) == set(wire.REQUESTS), "every request type in wire.REQUESTS needs a handler"
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+def _reply(bridge: Bridge, comm: Any, request: dict[str, Any], msg: dict[str, Any]) -> None:
+    msg["request_id"] = wire.request_id_of(request)
+    bridge.send(comm, msg)
+
+
+def _live_stream(bridge: Bridge, id_or_prefix: str) -> ExperimentStream | None:
+    """(lock held) The streamed experiment with this id, or with this unique id prefix."""
+    if id_or_prefix in bridge.streams:
+        return bridge.streams[id_or_prefix]
+    matches = [s for eid, s in bridge.streams.items() if eid.startswith(id_or_prefix)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _live_handle(bridge: Bridge, id_or_prefix: str) -> Any:
+    with bridge.locked():
+        stream = _live_stream(bridge, id_or_prefix)
+        if stream is not None:
+            return bridge.handles[stream.experiment_id]
+    handle = _registry_get(id_or_prefix)
+    if handle is None:
+        raise wire.BadRequest(f"experiment {id_or_prefix!r} is not running in this kernel")
+    return handle
+
+
+def _open_store(bridge: Bridge) -> Any:
+    if bridge.store_opener is not None:
+        return bridge.store_opener()
+    from maggy.store import open_store
+
+    return open_store()
+
+
+def _stored_record(store: Any, id_or_prefix: str) -> Any:
+    from maggy.store import ExperimentNotFound
+
+    try:
+        return store.get_experiment(id_or_prefix)
+    except ExperimentNotFound as exc:
+        raise wire.BadRequest(str(exc)) from None
+
+
+def _stored_summary(record: Any) -> dict[str, Any]:
+    result = record.result or {}
+    best = None
+    if result.get("best_id") is not None:
+        best = {"trial_id": result["best_id"], "metric": result.get("best_val")}
+    return wire.json_safe(
+        {
+            "experiment_id": record.experiment_id,
+            "name": record.name,
+            "status": record.status,
+            "direction": record.direction,
+            "num_trials": record.num_trials,
+            "start": record.start,
+            "end": record.end,
+            "live": False,
+            "done": result.get("num_trials"),
+            "running": None,
+            "best": best,
+        }
+    )
+
+
+def _handle_summary(handle: Any) -> dict[str, Any]:
+    """Summary of a running experiment the bridge does not stream (found through the registry)."""
+    trials = [wire.trial_fields(t) for t in handle.trials()]
+    terminal = {"FINISHED", "EARLY_STOPPED", "STOPPED", "ERROR", "LOST"}
+    return wire.json_safe(
+        {
+            "experiment_id": handle.experiment_id,
+            "name": handle.name,
+            "status": "RUNNING",
+            "direction": handle.direction,
+            "num_trials": handle.num_trials,
+            "start": min((t["start"] for t in trials if t["start"] is not None), default=None),
+            "end": None,
+            "live": True,
+            "done": sum(1 for t in trials if t["state"] in terminal),
+            "running": sum(1 for t in trials if t["state"] == "RUNNING"),
+            "best": best_of(trials, handle.direction),
+        }
+    )
+
+
+def _registry_running() -> list[Any]:
+    """Handles of this kernel's running experiments from ``maggy_jupyter.registry`` (its entries
+    wrap the handle); the bridge streams them all anyway, so this only covers a failed attach."""
+    try:
+        from maggy_jupyter import registry
+
+        return [entry.handle for entry in registry.running()]
+    except Exception:
+        log.debug("maggy: the experiment registry is not available", exc_info=True)
+        return []
+
+
+def _registry_get(id_or_prefix: str) -> Any:
+    """The running experiment's handle from the registry, or None (unknown, ambiguous, finished)."""
+    try:
+        from maggy_jupyter import registry
+
+        entry = registry.get(id_or_prefix)
+    except Exception:
+        return None
+    return entry.handle if getattr(entry, "running", False) else None

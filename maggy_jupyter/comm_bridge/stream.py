@@ -1,0 +1,193 @@
+"""One experiment's event stream to the browser: coalesced batches plus a mirror for snapshots.
+
+The driver's dispatcher thread calls :meth:`ExperimentStream.add` for every event (a heartbeat
+every 0.1 s from each of 200 workers would be 2,000 events a second). Events are folded into one
+pending batch; :meth:`take` turns it into a ``batch`` message at most once per ``interval``, so
+the browser gets at most ``1 / interval`` messages a second per experiment, and every point and
+log line travels in exactly one batch.
+
+The mirror (every trial with its full history and logs, as the batches so far describe it) is
+what a frontend that subscribes late receives as a snapshot: because it is built from the same
+events as the batches, ``snapshot at seq S`` + ``batches S+1, S+2, ...`` is exactly the stream,
+with no point missing or repeated. (The driver's own trial copies could be ahead of the batches
+by the events still queued for the dispatcher, which would duplicate points.)
+
+Not thread-safe by itself: the bridge calls everything under its lock. Pure (the caller passes
+``now``), so tests drive it with a fake clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maggy.core import events as ev
+from maggy_jupyter.comm_bridge import wire
+
+_PARTIAL_STATES = ("EARLY_STOPPED", "STOPPED")
+_TERMINAL = frozenset({"FINISHED", "EARLY_STOPPED", "STOPPED", "ERROR", "LOST"})
+
+
+class ExperimentStream:
+    """Pending batch, sequence number and mirror of one experiment (see the module docstring)."""
+
+    def __init__(self, handle: Any, interval: float, now: float, start: float | None = None) -> None:
+        self.experiment_id: str = handle.experiment_id
+        self.name: str = handle.name
+        self.num_trials: int = handle.num_trials
+        self.direction: str = handle.direction
+        self.interval = interval
+        self.start = start
+        self.end: float | None = None
+        self.status = "RUNNING"
+        self.result: dict[str, Any] | None = None
+        self.seq = 0
+        # -inf: the first batch may go out at once
+        self.last_sent = float("-inf")
+        self.trials: dict[int, dict[str, Any]] = {}
+        self._pending = _Batch()
+
+    # ---- fed by the dispatcher ---------------------------------------------------------------
+
+    def add(self, event: ev.Event) -> None:
+        """Fold ``event`` into the pending batch and the mirror (unknown event types are ignored)."""
+        batch = self._pending
+        if isinstance(event, ev.ExperimentStarted):
+            batch.experiment_started = {
+                "name": event.name,
+                "num_trials": event.num_trials,
+                "num_workers": event.num_workers,
+            }
+        elif isinstance(event, (ev.TrialStarted, ev.TrialFinished)):
+            fields = wire.trial_fields(event.trial)
+            mirrored = self._trial(event.trial.trial_id)
+            mirrored.update(fields)
+            (batch.started if isinstance(event, ev.TrialStarted) else batch.finished).append(fields)
+        elif isinstance(event, ev.MetricPoints):
+            points = wire.json_safe(event.points)
+            self._trial(event.trial_id)["history"].extend(points)
+            batch.points.setdefault(event.trial_id, []).extend(points)
+        elif isinstance(event, ev.TrialLog):
+            lines = [str(line) for line in event.lines]
+            self._trial(event.trial_id)["logs"].extend(lines)
+            batch.logs.setdefault(event.trial_id, []).extend(lines)
+        elif isinstance(event, ev.ExperimentFinished):
+            self.status, self.result = event.status, wire.json_safe(event.result)
+            batch.experiment_finished = {"status": self.status, "result": self.result}
+
+    # ---- read by the flusher -----------------------------------------------------------------
+
+    @property
+    def pending(self) -> bool:
+        return not self._pending.empty
+
+    def wait_time(self, now: float) -> float | None:
+        """Seconds until a batch may go out (0 if now), or None if nothing is pending."""
+        if self._pending.empty:
+            return None
+        return max(0.0, self.last_sent + self.interval - now)
+
+    def take(self, now: float, force: bool = False) -> dict[str, Any] | None:
+        """The pending batch as a message if one is due (or ``force``), else None."""
+        if self._pending.empty or (not force and now < self.last_sent + self.interval):
+            return None
+        batch, self._pending = self._pending, _Batch()
+        self.seq += 1
+        self.last_sent = now
+        return batch.to_message(self.experiment_id, self.seq)
+
+    # ---- snapshots (caller flushed the pending batch first) ----------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        trials = self.trials.values()
+        return {
+            "experiment_id": self.experiment_id,
+            "name": self.name,
+            "status": self.status,
+            "direction": self.direction,
+            "num_trials": self.num_trials,
+            "start": self.start,
+            "end": self.end,
+            "live": self.status == "RUNNING",
+            "done": sum(1 for t in trials if t["state"] in _TERMINAL),
+            "running": sum(1 for t in trials if t["state"] == "RUNNING"),
+            "best": best_of(list(trials), self.direction),
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        """An ``experiment`` message: summary, every trial with its history (logs counted, not
+        sent), and the ``seq`` of the last batch it includes. Requires no pending batch."""
+        assert self._pending.empty, "flush the pending batch before taking a snapshot"
+        trials = [
+            {**{k: v for k, v in t.items() if k != "logs"}, "num_logs": len(t["logs"])}
+            for _, t in sorted(self.trials.items())
+        ]
+        return wire.message("experiment", experiment=self.summary(), trials=trials, seq=self.seq)
+
+    def trial_message(self, trial_id: int) -> dict[str, Any] | None:
+        """A ``trial`` message (history and logs) as of ``seq``, or None for an unknown trial."""
+        assert self._pending.empty, "flush the pending batch before reading a trial"
+        trial = self.trials.get(trial_id)
+        if trial is None:
+            return None
+        return wire.message("trial", experiment_id=self.experiment_id, trial=trial, seq=self.seq)
+
+    def _trial(self, trial_id: int) -> dict[str, Any]:
+        trial = self.trials.get(trial_id)
+        if trial is None:
+            trial = {name: None for name in wire.TRIAL_FIELDS}
+            trial.update(trial_id=trial_id, params={}, state="PENDING", history=[], logs=[])
+            self.trials[trial_id] = trial
+        return trial
+
+
+class _Batch:
+    """Events folded since the last batch. The receiver applies the parts in the order of
+    :meth:`to_message`'s keys, which is a valid order for every trial's lifecycle."""
+
+    def __init__(self) -> None:
+        self.experiment_started: dict[str, Any] | None = None
+        self.started: list[dict[str, Any]] = []
+        self.points: dict[int, list[Any]] = {}
+        self.logs: dict[int, list[str]] = {}
+        self.finished: list[dict[str, Any]] = []
+        self.experiment_finished: dict[str, Any] | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.experiment_started
+            or self.started
+            or self.points
+            or self.logs
+            or self.finished
+            or self.experiment_finished
+        )
+
+    def to_message(self, experiment_id: str, seq: int) -> dict[str, Any]:
+        fields: dict[str, Any] = {"experiment_id": experiment_id, "seq": seq}
+        if self.experiment_started is not None:
+            fields["experiment_started"] = self.experiment_started
+        if self.started:
+            fields["started"] = self.started
+        if self.points:
+            fields["points"] = {str(k): v for k, v in self.points.items()}
+        if self.logs:
+            fields["logs"] = {str(k): v for k, v in self.logs.items()}
+        if self.finished:
+            fields["finished"] = self.finished
+        if self.experiment_finished is not None:
+            fields["experiment_finished"] = self.experiment_finished
+        return wire.message("batch", **fields)
+
+
+def best_of(trials: list[dict[str, Any]], direction: str) -> dict[str, Any] | None:
+    """The best trial as ``{"trial_id", "metric"}``, by the rule of ``maggy.core.result``: FINISHED
+    trials with a metric, else (none finished) those stopped early with a partial metric."""
+    scored = [t for t in trials if t.get("state") == "FINISHED" and t.get("metric") is not None]
+    if not scored:
+        scored = [t for t in trials if t.get("state") in _PARTIAL_STATES and t.get("metric") is not None]
+    if not scored:
+        return None
+    pick = max if direction == "max" else min
+    best = pick(scored, key=lambda t: t["metric"])
+    return {"trial_id": best["trial_id"], "metric": best["metric"]}

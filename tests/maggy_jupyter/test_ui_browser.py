@@ -1,0 +1,56 @@
+"""The browser tests of the Experiments panel (ui-tests/: node's test runner, playwright-core, headless
+Chromium, a real JupyterLab and kernel) as part of the pytest suite, so the README's test command runs them.
+
+Outside CI a machine without Chromium, Node or the npm packages skips them (saying what is missing);
+in CI (``CI`` set) that is a failure, because CI is where they must run. Screenshots: test-artifacts/ui/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _missing() -> list[str]:
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    missing = []
+    if not Path(chromium).exists():
+        missing.append(f"Chromium at {chromium} (apt-get install -y chromium)")
+    if shutil.which("node") is None:
+        missing.append("node (Node.js 20)")
+    if not (REPO / "node_modules" / "playwright-core").is_dir():
+        missing.append("node_modules/playwright-core (jlpm install)")
+    if not (REPO / "maggy_jupyter" / "labextension" / "package.json").is_file():
+        missing.append("the built labextension (jlpm build, or pip install -e .)")
+    return missing
+
+
+def test_experiments_panel_in_a_real_browser() -> None:
+    missing = _missing()
+    if missing:
+        message = "browser tests need: " + "; ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    venv_bin = str(Path(sys.executable).parent)
+    env = dict(os.environ, PATH=f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}", NO_COLOR="1")
+    proc = subprocess.run(
+        ["node", "--test", "ui-tests/experiments.test.mjs"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-12000:]
+    assert "# pass 1" in out and "# fail 0" in out, out[-12000:]
