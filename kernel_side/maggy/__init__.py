@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazily loaded names
 __version__ = "0.1.0"
 __all__ = ["Searchspace", "experiment", "__version__"]
 
-_LAZY_SUBMODULES = {"experiment", "optimizer", "callbacks", "ablation", "store", "earlystop"}
+_LAZY_SUBMODULES = {"experiment", "optimizer", "callbacks", "ablation", "store", "earlystop", "datasets"}
 
 
 def __getattr__(name: str) -> Any:

@@ -55,9 +55,14 @@ def test_bad_arguments_are_refused_with_a_clear_message(overrides, exc, fragment
     assert started == []
 
 
-def test_ablation_is_refused_clearly_until_it_is_implemented():
-    with pytest.raises(NotImplementedError, match="ablation"):
+def test_an_ablation_needs_an_ablation_training_function_and_study():
+    # The full ablation checks live in tests/maggy/ablation/.
+    with pytest.raises(
+        ValueError, match=r"train\(\) must take \(dataset_function, model_function, reporter\)"
+    ):
         experiment.lagom(train, experiment_type="ablation")
+    with pytest.raises(ValueError, match="needs ablation_study=AblationStudy"):
+        experiment.lagom(lambda dataset_function, model_function: 0.0, experiment_type="ablation")
 
 
 def test_searchspace_given_as_a_dict_is_accepted_and_defaults_fill_missing_parameters(tmp_path):
