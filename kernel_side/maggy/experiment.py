@@ -7,11 +7,13 @@ wait -> summarise. Only one experiment runs per process at a time (the spec's Ru
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -57,12 +59,14 @@ def lagom(
     """Launch a maggy experiment and return its result dict (see ``maggy.core.result``).
 
     The first fourteen arguments are the Maggy API's, with its defaults. Keyword-only extras:
-    ``num_workers`` (default min(num_trials, CPU count)), ``trial_timeout`` (seconds; a trial
-    running longer is killed and marked ERROR), ``max_retries`` (re-runs of a LOST trial,
-    default 1), ``seed`` (int or numpy Generator: same seed, same suggestions), ``backend``
-    (default: local processes), ``store`` (an ExperimentStore or a path; default the user store,
-    see ``maggy.store``), ``progress`` (terminal progress bar; default on unless in a notebook),
-    ``listeners`` (callables receiving every driver event).
+    ``num_workers`` (default min(num_trials, CPU count); on Spark min(num_trials, task slots)),
+    ``trial_timeout`` (seconds; a trial running longer is killed and marked ERROR),
+    ``max_retries`` (re-runs of a LOST trial, default 1), ``seed`` (int or numpy Generator: same
+    seed, same suggestions), ``backend`` (``'local'`` processes, ``'spark'``, a SparkSession, or
+    a backend object; default Spark when a SparkSession is active, else local), ``store`` (an
+    ExperimentStore or a path; default the user store, see ``maggy.store``), ``progress``
+    (terminal progress bar; default on unless in a notebook), ``listeners`` (callables
+    receiving every driver event).
 
     The training function receives its hyperparameters by name, plus ``reporter`` if it declares
     one; it returns a number, or a dict with the number under ``'metric'``.
@@ -134,10 +138,6 @@ def _prepare(
     """Validate everything, take this process's experiment slot and build the run (no workers yet)."""
     check.check_callable(map_fun)
     exp_type = check.check_experiment_type(experiment_type)
-    if exp_type == "ablation":
-        raise NotImplementedError(
-            "experiment_type='ablation' is not available in this version yet; run an 'optimization' experiment"
-        )
     name = check.check_text("name", name)
     description = check.check_text("description", description)
     hb = check.check_positive_number("hb_interval", hb_interval)
@@ -148,6 +148,17 @@ def _prepare(
     es_after = check.check_non_negative_int("es_min", es_min)
     retries = check.check_non_negative_int("max_retries", max_retries)
     timeout = None if trial_timeout is None else check.check_positive_number("trial_timeout", trial_timeout)
+    if exp_type == "ablation":
+        # An ablation's trials come from the study, not a searchspace: prepare_ablation checks the
+        # study against its dataset and base model (before any worker starts), lets the ablator
+        # (LOCO) play the optimizer, and wraps training_function(dataset_function, model_function,
+        # reporter) so each trial's params ({'ablated': label}) become those two functions. From
+        # here on an ablation runs exactly like an optimization.
+        from maggy.ablation.prepare import prepare_ablation
+
+        map_fun, searchspace, optimizer = prepare_ablation(
+            map_fun, ablation_study, ablator, searchspace, optimizer
+        )
     space = check.check_searchspace(searchspace)
     opt = get_optimizer(optimizer)
     check.check_signature(map_fun, set(space.names()) | _budget_param(opt))
@@ -223,10 +234,52 @@ def _budget_param(optimizer: Any) -> set[str]:
 
 
 def _resolve_backend(backend: Any, num_workers: int | None) -> Backend:
-    if backend is None or backend == "local":
-        from maggy.backends.local import LocalBackend
+    """The backend for ``lagom(backend=...)``.
 
-        return LocalBackend(num_workers)
+    None: Spark if a SparkSession is active on this thread, else local processes; ``'local'``;
+    ``'spark'`` (the active session); a SparkSession or SparkContext; or a backend object, used
+    as is. pyspark is only looked at if the user already imported it: ``import maggy`` and local
+    runs never load Spark.
+    """
+    if backend is None:
+        backend = "spark" if _active_spark_session() is not None else "local"
     if isinstance(backend, str):
-        raise ValueError(f"backend must be 'local' or a backend object, got {backend!r}")
-    return backend
+        if backend == "local":
+            from maggy.backends.local import LocalBackend
+
+            return LocalBackend(num_workers)
+        if backend == "spark":
+            if "pyspark" not in sys.modules and importlib.util.find_spec("pyspark") is None:
+                raise ValueError(
+                    "backend='spark' needs pyspark: pip install 'maggy-jupyter[spark]', or use backend='local'"
+                )
+            from maggy.backends.spark import SparkBackend
+
+            return SparkBackend(None, num_workers)
+        raise ValueError(
+            f"backend must be 'local', 'spark', a SparkSession or a backend object, got {backend!r}"
+        )
+    if type(backend).__module__.split(".")[0] == "pyspark":  # a session or context the user passes
+        from maggy.backends.spark import SparkBackend
+
+        return SparkBackend(backend, num_workers)
+    return cast(Backend, backend)
+
+
+def _active_spark_session() -> Any:
+    """The SparkSession active on this thread, if pyspark is already loaded; never imports it."""
+    if "pyspark" not in sys.modules:
+        return None
+    try:
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.getActiveSession()
+    except Exception:  # a dead JVM or a broken install: not an active session
+        return None
+    if session is not None and type(session).__module__.startswith("pyspark.sql.connect"):
+        log.warning(
+            "maggy: the active SparkSession is a Spark Connect session, which cannot run trial "
+            "workers; running them as local processes (pass backend='local' to silence this)"
+        )
+        return None
+    return session

@@ -24,10 +24,6 @@ PARAM = "ablated"
 BASE = "base"
 
 
-def is_ablation(trials: Sequence[Trial]) -> bool:
-    return bool(trials) and all(set(t.params) == {PARAM} and isinstance(t.params[PARAM], str) for t in trials)
-
-
 def split_label(label: str) -> tuple[str, str | None]:
     """``'feature:pclass'`` -> ``('feature', 'pclass')``; ``'base'`` -> ``('base', None)``."""
     kind, sep, component = label.partition(":")

@@ -1,8 +1,10 @@
-"""What the driver needs from a backend (local processes now, Spark executors later).
+"""What the driver needs from a backend (local processes, Spark executors).
 
 A backend starts workers that run :func:`maggy.worker.run_worker` against the driver's address
 with the experiment's secret, replaces workers that die while the experiment runs, kills a worker
-on request, and stops them all at the end. It never decides about trials: the driver does.
+on request, and stops them all at the end. It never decides about trials: the driver does. It
+also says which interface the driver binds (:meth:`Backend.driver_host`): the one its workers
+can reach, and no wider.
 """
 
 from __future__ import annotations
@@ -18,16 +20,29 @@ class Supervision:
 
     ``is_running()``: whether the experiment still wants workers (a dead one is replaced);
     ``has_registered(worker_id, attempt)``: whether that worker start reached the driver;
-    ``fail(message)``: end the experiment as FAILED (e.g. workers cannot even start).
+    ``fail(message)``: end the experiment as FAILED (e.g. workers cannot even start);
+    ``worker_info(worker_id)``: the ``info`` that worker's latest REG carried (empty if none),
+    e.g. the Spark task attempt to kill.
     """
 
     is_running: Callable[[], bool]
     has_registered: Callable[[str, int], bool]
     fail: Callable[[str], None]
+    worker_info: Callable[[str], dict[str, Any]] = lambda worker_id: {}
+
+
+#: Where the driver listens when a backend does not say (backends written before driver_host).
+DEFAULT_DRIVER_HOST = "127.0.0.1"
 
 
 class Backend(Protocol):
     name: str
+
+    def driver_host(self) -> str:
+        """The address the driver binds: one its workers can reach, never a wildcard by default.
+
+        Called once per experiment, before :meth:`start`, on the thread that runs ``lagom``.
+        """
 
     def worker_count(self, num_trials: int) -> int:
         """How many workers to start for ``num_trials`` trials."""

@@ -21,7 +21,7 @@ from typing import Any
 import cloudpickle
 
 import maggy
-from maggy.backends.base import Supervision
+from maggy.backends.base import DEFAULT_DRIVER_HOST, Supervision
 
 log = logging.getLogger("maggy")
 
@@ -59,6 +59,10 @@ class LocalBackend:
         self._boot: dict[str, Any] = {}
         self._num_workers = 1
         self._restarts = 0
+
+    def driver_host(self) -> str:
+        """Loopback: local workers need nothing wider, and nothing else can reach the driver."""
+        return DEFAULT_DRIVER_HOST
 
     def worker_count(self, num_trials: int) -> int:
         """How many workers to start: the number asked for, else min(num_trials, CPU count)."""

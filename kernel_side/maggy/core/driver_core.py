@@ -21,7 +21,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from maggy.core import events as ev
@@ -67,6 +67,7 @@ class _Worker:
     pid: int
     last_seen: float
     trial_id: int | None = None
+    info: dict[str, Any] = field(default_factory=dict)  # REG's info: where the worker runs (host, GPUs)
 
 
 class DriverCore:
@@ -235,7 +236,9 @@ class DriverCore:
             old = self._workers.get(worker_id)
             if old is not None and old.trial_id is not None:
                 self._lose(old.trial_id, f"worker {worker_id} registered again (its previous attempt died)")
-            self._workers[worker_id] = _Worker(worker_id, msg["host"], msg["pid"], self.clock())
+            self._workers[worker_id] = _Worker(
+                worker_id, msg["host"], msg["pid"], self.clock(), info=dict(msg["info"])
+            )
             self._registered.add((worker_id, msg["attempt"]))
             conn_state["worker_id"] = worker_id
             return self._assign(worker_id)
@@ -291,6 +294,8 @@ class DriverCore:
                 return messages.done()
             if trial is not None:
                 trial.worker = worker_id
+                # Where the trial ran (executor, host, GPUs) belongs to the trial's record.
+                trial.info.update(self._workers[worker_id].info)
                 transition(trial, TrialState.RUNNING, now=self.clock())
                 self._workers[worker_id].trial_id = trial.trial_id
                 self._emit(ev.TrialStarted(self.config.experiment_id, _snapshot(trial)))
@@ -407,6 +412,12 @@ class DriverCore:
         """Whether that start of that worker reached the driver (backends detect crash loops)."""
         with self._cond:
             return (worker_id, attempt) in self._registered
+
+    def worker_info(self, worker_id: str) -> dict[str, Any]:
+        """A copy of the ``info`` the worker's latest REG carried (empty if unknown)."""
+        with self._cond:
+            worker = self._workers.get(worker_id)
+            return dict(worker.info) if worker is not None else {}
 
     def running_count(self) -> int:
         with self._cond:

@@ -13,6 +13,9 @@ Keys (all always present):
 Extra keys: ``status`` (FINISHED, STOPPED or FAILED), ``stopped`` (trials stopped by the user),
 ``lost`` (trials whose worker died).
 
+Ablation experiments (``experiment_type='ablation'``) add ``base_id``, ``base_val``,
+``ablations``, ``deltas`` and ``most_important``: see ``maggy.ablation.summary``.
+
 Best, worst and avg use FINISHED trials; only when there are none do they fall back to trials
 that ended early with a partial metric (EARLY_STOPPED, STOPPED), so a stopped run still reports
 what it saw.
@@ -27,7 +30,12 @@ from maggy.trial import Trial, TrialState
 
 
 def build_result(
-    experiment_id: str, trials: Sequence[Trial], direction: str, duration: float, status: str
+    experiment_id: str,
+    trials: Sequence[Trial],
+    direction: str,
+    duration: float,
+    status: str,
+    experiment_type: str = "optimization",
 ) -> dict[str, Any]:
     """Summarise ``trials`` (any order) into the result dict described in the module docstring."""
     ordered = sorted(trials, key=lambda t: t.trial_id)
@@ -46,7 +54,7 @@ def build_result(
     def count(state: TrialState) -> int:
         return sum(1 for t in ordered if t.state is state)
 
-    return {
+    result = {
         "experiment_id": experiment_id,
         "best_id": best.trial_id if best else None,
         "best_val": best.metric if best else None,
@@ -64,3 +72,8 @@ def build_result(
         "duration": duration,
         "status": status,
     }
+    if experiment_type == "ablation":
+        from maggy.ablation import summary  # light (no TF); imported only for ablations
+
+        result.update(summary.ablation_summary(ordered, direction))
+    return result

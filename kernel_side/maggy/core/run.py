@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from maggy.backends.base import Backend, Supervision
+from maggy.backends.base import DEFAULT_DRIVER_HOST, Backend, Supervision
 from maggy.core import events as ev
 from maggy.core.driver import Driver
 from maggy.core.driver_core import DriverCore
@@ -124,7 +124,12 @@ class ExperimentRun:
         self.store.create_experiment(self.record)
         num_workers = self.runner.worker_count(self.record.num_trials)
         secret = new_secret()  # fresh per experiment; reaches workers only through the backend's channel
-        self._driver = Driver(self.core, secret, self.bus, kill_worker=self.runner.kill_worker)
+        # The backend knows which interface its workers reach (loopback locally, Spark's driver
+        # host on a cluster); a user backend object without driver_host keeps the loopback default.
+        driver_host = getattr(self.runner, "driver_host", lambda: DEFAULT_DRIVER_HOST)()
+        self._driver = Driver(
+            self.core, secret, self.bus, host=driver_host, kill_worker=self.runner.kill_worker
+        )
         self._started = time.time()
         self._driver.start()
         # Queued, not published here: the dispatcher thread delivers every event, in order.
@@ -142,6 +147,7 @@ class ExperimentRun:
             is_running=lambda: not self.core.done.is_set(),
             has_registered=self.core.has_registered,
             fail=lambda message: self.core.fail(RuntimeError(message)),
+            worker_info=self.core.worker_info,
         )
         self.runner.start(
             self._driver.address,
@@ -170,6 +176,7 @@ class ExperimentRun:
                 self.record.direction,
                 time.time() - self._started,
                 status.value,
+                self.record.experiment_type,
             )
             self.store.finish_experiment(self.record.experiment_id, status.value, time.time(), result)
             self.bus.publish(ev.ExperimentFinished(self.record.experiment_id, status.value, result))

@@ -23,7 +23,7 @@ TRIALS = [
 
 
 def test_each_trial_says_what_was_ablated_and_its_change_against_the_base():
-    result = build_result("e1", list(reversed(TRIALS)), "max", 1.0, "FINISHED")
+    result = build_result("e1", list(reversed(TRIALS)), "max", 1.0, "FINISHED", "ablation")
     assert result["base_id"] == 0 and result["base_val"] == 0.80
     assert [r["ablated"] for r in result["ablations"]] == [t.params["ablated"] for t in TRIALS]
     first, pclass, _, broken, group, _ = result["ablations"]
@@ -49,10 +49,10 @@ def test_each_trial_says_what_was_ablated_and_its_change_against_the_base():
 
 
 def test_min_direction_flips_what_counts_as_worse():
-    result = build_result("e", TRIALS, "min", 1.0, "FINISHED")
+    result = build_result("e", TRIALS, "min", 1.0, "FINISHED", "ablation")
     assert result["most_important"] == "feature:fare"
     improving = [trial(0, "base", 1.0), trial(1, "feature:a", 0.5)]
-    assert build_result("e", improving, "min", 1.0, "FINISHED")["most_important"] is None
+    assert build_result("e", improving, "min", 1.0, "FINISHED", "ablation")["most_important"] is None
 
 
 def test_a_retried_component_counts_once_preferring_its_finished_attempt():
@@ -61,18 +61,19 @@ def test_a_retried_component_counts_once_preferring_its_finished_attempt():
         trial(1, "feature:a", 0.5),
         trial(2, "base", 0.9, retry_of=0),
     ]
-    result = build_result("e", trials, "max", 1.0, "FINISHED")
+    result = build_result("e", trials, "max", 1.0, "FINISHED", "ablation")
     assert result["base_id"] == 2 and result["deltas"] == pytest.approx({"feature:a": -0.4})
     assert [r["delta"] for r in result["ablations"]] == [None, pytest.approx(-0.4), 0.0]
 
 
 def test_without_a_base_metric_there_are_no_deltas():
     trials = [trial(0, "base", None, TrialState.ERROR), trial(1, "feature:a", 0.5)]
-    result = build_result("e", trials, "max", 1.0, "FINISHED")
+    result = build_result("e", trials, "max", 1.0, "FINISHED", "ablation")
     assert result["base_id"] is None and result["deltas"] == {} and result["most_important"] is None
 
 
 def test_optimization_results_get_no_ablation_keys():
-    trials = [Trial(0, {"x": 1.0}, state=TrialState.FINISHED, metric=1.0)]
+    # even when a trial's params happen to look like an ablation label
+    trials = [Trial(0, {"ablated": "base"}, state=TrialState.FINISHED, metric=1.0)]
     assert "ablations" not in build_result("e", trials, "max", 1.0, "FINISHED")
     assert "ablations" not in build_result("e", [], "max", 1.0, "FINISHED")

@@ -164,6 +164,16 @@ def test_reregistration_of_the_same_worker_loses_its_previous_trial():
     assert reply["trial_id"] == 1
 
 
+def test_a_trial_records_where_it_ran_from_its_workers_registration():
+    core = make_core(num_trials=2)
+    state: dict = {}
+    info = {"executor_id": "3", "host": "node-7", "gpus": ["1"], "task_attempt_id": 42}
+    reply = core.handle(messages.reg("w0", "node-7", 1, 0, info), state)
+    assert core.worker_info("w0") == info and core.worker_info("nobody") == {}
+    final(core, state, "w0", reply["trial_id"])
+    assert [t.info for t in core.snapshot_trials()] == [info, info]
+
+
 def test_silent_worker_is_lost_and_killed_after_the_grace_period():
     clock = FakeClock()
     core = make_core(num_trials=1, clock=clock, hb_interval=1, lost_grace=3, max_retries=0)
