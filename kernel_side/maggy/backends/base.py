@@ -67,3 +67,17 @@ class Backend(Protocol):
 
     def shutdown(self, graceful: bool = True) -> None:
         """Stop every worker; ``graceful`` first lets them leave on their own after DONE."""
+
+
+def pack_training_function(map_fun: Callable[..., Any], destination: str) -> bytes:
+    """cloudpickle ``map_fun`` for ``destination`` (e.g. "worker processes"): functions and
+    closures defined in a notebook work. ValueError, saying what to change, if it cannot be."""
+    import cloudpickle
+
+    try:
+        return cloudpickle.dumps(map_fun)
+    except Exception as exc:
+        raise ValueError(
+            f"the training function cannot be sent to {destination} ({exc}); define it so that "
+            "cloudpickle can serialise it (no SparkSession, open files, sockets or locks in its closure)"
+        ) from exc

@@ -21,7 +21,7 @@ from typing import Any
 import cloudpickle
 
 import maggy
-from maggy.backends.base import DEFAULT_DRIVER_HOST, Supervision
+from maggy.backends.base import DEFAULT_DRIVER_HOST, Supervision, pack_training_function
 
 log = logging.getLogger("maggy")
 
@@ -71,13 +71,7 @@ class LocalBackend:
 
     def pack(self, map_fun: Callable[..., Any]) -> bytes:
         """cloudpickle ``map_fun`` (functions and closures defined in a notebook work)."""
-        try:
-            return cloudpickle.dumps(map_fun)
-        except Exception as exc:
-            raise ValueError(
-                f"the training function cannot be sent to worker processes ({exc}); define it so that "
-                "cloudpickle can serialise it (no open files, sockets or locks in its closure)"
-            ) from exc
+        return pack_training_function(map_fun, "worker processes")
 
     def start(
         self,

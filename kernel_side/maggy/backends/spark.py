@@ -38,9 +38,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import cloudpickle
-
-from maggy.backends.base import Supervision
+from maggy.backends.base import Supervision, pack_training_function
 from maggy.backends.spark_task import run_task
 
 log = logging.getLogger("maggy")
@@ -128,13 +126,7 @@ class SparkBackend:
 
     def pack(self, map_fun: Callable[..., Any]) -> bytes:
         """cloudpickle ``map_fun`` (notebook functions and closures work); ValueError if it cannot be."""
-        try:
-            return cloudpickle.dumps(map_fun)
-        except Exception as exc:
-            raise ValueError(
-                f"the training function cannot be sent to Spark executors ({exc}); define it so that "
-                "cloudpickle can serialise it (no SparkSession, open files, sockets or locks in its closure)"
-            ) from exc
+        return pack_training_function(map_fun, "Spark executors")
 
     def start(
         self,

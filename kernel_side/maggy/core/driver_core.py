@@ -246,10 +246,9 @@ class DriverCore:
     def _on_final(self, msg: dict[str, Any], conn_state: dict[str, Any]) -> dict[str, Any]:
         worker_id = msg["worker_id"]
         with self._cond:
-            worker = self._workers.get(worker_id)
+            worker = self._seen(worker_id)
             if worker is None:
                 return messages.err(f"unknown worker {worker_id!r}: register first")
-            worker.last_seen = self.clock()
             trial = self.trials.get(msg["trial_id"])
             # A trial already ended here (timeout, lost) may still report: its result is ignored.
             if trial is not None and trial.state is TrialState.RUNNING and trial.worker == worker_id:
@@ -263,10 +262,8 @@ class DriverCore:
     def _on_heartbeat(self, msg: dict[str, Any], conn_state: dict[str, Any]) -> dict[str, Any]:
         worker_id = msg["worker_id"]
         with self._cond:
-            worker = self._workers.get(worker_id)
-            if worker is None:
+            if self._seen(worker_id) is None:
                 return messages.err(f"unknown worker {worker_id!r}: register first")
-            worker.last_seen = self.clock()
             trial_id = msg["trial_id"]
             trial = self.trials.get(trial_id) if trial_id is not None else None
             if trial is None or trial.state is not TrialState.RUNNING or trial.worker != worker_id:
@@ -277,6 +274,13 @@ class DriverCore:
             return messages.ok()
 
     # ---- internals (lock held) ---------------------------------------------------------------
+
+    def _seen(self, worker_id: str) -> _Worker | None:
+        """The registered worker ``worker_id``, marked alive now; None if it never registered."""
+        worker = self._workers.get(worker_id)
+        if worker is not None:
+            worker.last_seen = self.clock()
+        return worker
 
     def _assign(self, worker_id: str) -> dict[str, Any]:
         """Block until a trial is available for ``worker_id`` (TRIAL) or none will come (DONE)."""
