@@ -12,7 +12,8 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -22,7 +23,7 @@ from maggy.core import events as ev
 from maggy.core import validation as check
 from maggy.core.driver_core import DriverConfig, DriverCore
 from maggy.core.run import ExperimentRun
-from maggy.earlystop import get_policy
+from maggy.earlystop import EarlyStopPolicy, get_policy
 from maggy.optimizer import get_optimizer
 from maggy.store import ExperimentRecord, ExperimentStatus, ExperimentStore, new_experiment_id, open_store
 
@@ -74,10 +75,10 @@ def lagom(
     Raises RuntimeError if an experiment is already running in this process, ValueError/TypeError
     for bad arguments (before any worker starts), KeyboardInterrupt after stopping cleanly.
     """
-    return _prepare(**locals()).execute()
+    return _prepare(**locals())().execute()
 
 
-async def lagom_async(
+def lagom_async(
     map_fun: Callable[..., Any],
     name: str = "no-name",
     experiment_type: str = "optimization",
@@ -101,14 +102,20 @@ async def lagom_async(
     store: ExperimentStore | str | None = None,
     progress: bool | None = None,
     listeners: Iterable[Callable[[ev.Event], None]] = (),
-) -> dict[str, Any]:
+) -> Coroutine[Any, Any, dict[str, Any]]:
     """``await experiment.lagom_async(...)``: ``lagom`` without blocking the event loop.
 
-    Same arguments, validation and result as :func:`lagom`. In a notebook, top-level ``await``
-    keeps the kernel responsive while the experiment runs (stop buttons, other comm messages).
-    Cancelling the awaiting task stops the experiment cleanly.
+    Same arguments and result as :func:`lagom`. The arguments are validated at the call, so a
+    mistake raises in the cell that made it; the experiment starts when the returned coroutine is
+    awaited (an un-awaited one holds nothing). In a notebook, top-level ``await`` keeps the kernel
+    responsive while the experiment runs. Cancelling the awaiting task stops it cleanly.
     """
-    return await _prepare(**locals()).execute_async()
+    build = _prepare(**locals())
+
+    async def run() -> dict[str, Any]:
+        return await build().execute_async()
+
+    return run()
 
 
 def _prepare(
@@ -134,8 +141,9 @@ def _prepare(
     store: ExperimentStore | str | None,
     progress: bool | None,
     listeners: Iterable[Callable[[ev.Event], None]],
-) -> ExperimentRun:
-    """Validate everything, take this process's experiment slot and build the run (no workers yet)."""
+) -> Callable[[], ExperimentRun]:
+    """Validate everything now; return ``build``, which takes this process's experiment slot,
+    registers nothing yet and returns the run (no workers until it executes)."""
     check.check_callable(map_fun)
     exp_type = check.check_experiment_type(experiment_type)
     name = check.check_text("name", name)
@@ -164,7 +172,56 @@ def _prepare(
     check.check_signature(map_fun, set(space.names()) | _budget_param(opt))
     runner = _resolve_backend(backend, num_workers)
     packed_fn = runner.pack(map_fun)
+    opt.setup(space, trials_asked, direction, np.random.default_rng(seed))
+    planned = opt.planned_trials()
+    if planned != trials_asked:
+        log.info("maggy: %s will run %d trials (num_trials=%d asked)", opt.name, planned, trials_asked)
+    settings = _Settings(
+        name,
+        description,
+        exp_type,
+        direction,
+        hb,
+        policy,
+        es_every,
+        es_after,
+        retries,
+        timeout,
+        trials_asked,
+        planned,
+    )
+    return lambda: _build(packed_fn, opt, space, runner, store, progress, listeners, settings)
 
+
+@dataclass(frozen=True)
+class _Settings:
+    """lagom's validated scalar arguments, carried from validation to the build."""
+
+    name: str
+    description: str
+    exp_type: str
+    direction: str
+    hb: float
+    policy: EarlyStopPolicy
+    es_every: float
+    es_after: int
+    retries: int
+    timeout: float | None
+    trials_asked: int
+    planned: int
+
+
+def _build(
+    packed_fn: bytes,
+    opt: Any,
+    space: Any,
+    runner: Backend,
+    store: ExperimentStore | str | None,
+    progress: bool | None,
+    listeners: Iterable[Callable[[ev.Event], None]],
+    v: _Settings,
+) -> ExperimentRun:
+    """Take this process's experiment slot and assemble the run from validated settings ``v``."""
     if not _running.acquire(blocking=False):
         raise RuntimeError(
             "An experiment is currently running in this process; wait for it to finish or stop it"
@@ -178,44 +235,40 @@ def _prepare(
         _running.release()
 
     try:
-        opt.setup(space, trials_asked, direction, np.random.default_rng(seed))
-        planned = opt.planned_trials()
-        if planned != trials_asked:
-            log.info("maggy: %s will run %d trials (num_trials=%d asked)", opt.name, planned, trials_asked)
         the_store = store if isinstance(store, ExperimentStore) else open_store(store)
         config = {
-            "hb_interval": hb,
-            "es_policy": policy.name,
-            "es_interval": es_every,
-            "es_min": es_after,
-            "max_retries": retries,
-            "trial_timeout": timeout,
+            "hb_interval": v.hb,
+            "es_policy": v.policy.name,
+            "es_interval": v.es_every,
+            "es_min": v.es_after,
+            "max_retries": v.retries,
+            "trial_timeout": v.timeout,
             "backend": runner.name,
-            "num_trials_asked": trials_asked,
+            "num_trials_asked": v.trials_asked,
         }
         experiment_id = new_experiment_id()
         core = DriverCore(
             DriverConfig(
                 experiment_id=experiment_id,
-                direction=direction,
-                hb_interval=hb,
-                es_policy=policy,
-                es_interval=es_every,
-                es_min=es_after,
-                max_retries=retries,
-                trial_timeout=timeout,
+                direction=v.direction,
+                hb_interval=v.hb,
+                es_policy=v.policy,
+                es_interval=v.es_every,
+                es_min=v.es_after,
+                max_retries=v.retries,
+                trial_timeout=v.timeout,
             ),
             opt,
         )
         record = ExperimentRecord(
             experiment_id=experiment_id,
-            name=name,
-            description=description,
-            experiment_type=exp_type,
+            name=v.name,
+            description=v.description,
+            experiment_type=v.exp_type,
             searchspace=space.to_dict(),
             optimizer=opt.name,
-            direction=direction,
-            num_trials=planned,
+            direction=v.direction,
+            num_trials=v.planned,
             config=config,
             status=ExperimentStatus.RUNNING.value,
             start=time.time(),

@@ -77,3 +77,17 @@ def test_cancelling_the_task_stops_the_experiment_and_keeps_finished_trials(tmp_
     trials = open_store(store).get_trials(exp.experiment_id)
     assert exp.status == "STOPPED"
     assert trials[0].state is TrialState.FINISHED and trials[1].state is TrialState.STOPPED
+
+
+def test_lagom_async_validates_at_the_call_and_an_unawaited_call_holds_nothing(tmp_path):
+    with pytest.raises(ValueError, match="num_trials must be a positive int"):
+        experiment.lagom_async(sleepy, num_trials=0, searchspace=Searchspace(seconds=("DISCRETE", [0.1])))
+    pending = experiment.lagom_async(sleepy, searchspace=Searchspace(seconds=("DISCRETE", [0.1])))
+    pending.close()  # never awaited: the process's experiment slot must still be free
+    result = experiment.lagom(
+        sleepy,
+        searchspace=Searchspace(seconds=("DISCRETE", [0.1])),
+        store=str(tmp_path / "s.db"),
+        progress=False,
+    )
+    assert result["best_val"] == 0.1
