@@ -1,8 +1,10 @@
-"""IPython magics for maggy: ``%%searchspace``, ``%%lagom``/``%lagom``, ``%maggy``, ``%searchspace_builder``.
+"""IPython magics for maggy: ``%%searchspace``, ``%%ablation``, ``%%lagom``/``%lagom``, ``%maggy``,
+``%searchspace_builder``.
 
 Loaded by ``%load_ext maggy_jupyter`` (see :func:`maggy_jupyter.load_ipython_extension`). The pure
-parts are ``searchspace_syntax`` (the ``%%searchspace`` body) and ``parse`` (``%%lagom`` arguments
-to ``lagom()`` keyword arguments); ``cells`` holds the Magics class.
+parts are ``searchspace_syntax`` (the ``%%searchspace`` body), ``ablation_syntax`` (the
+``%%ablation`` body) and ``parse`` (``%%lagom`` arguments to ``lagom()`` keyword arguments);
+``cells`` holds the Magics class.
 """
 
 from __future__ import annotations

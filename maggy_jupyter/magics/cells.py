@@ -1,12 +1,14 @@
-"""The magics: ``%%searchspace``, ``%%lagom`` / ``%lagom``, ``%maggy``, ``%searchspace_builder``.
+"""The magics: ``%%searchspace``, ``%%ablation``, ``%%lagom`` / ``%lagom``, ``%maggy``, ``%searchspace_builder``.
 
 Registered by ``%load_ext maggy_jupyter``. Each magic's docstring is its ``?`` help (with the
 argument list appended by ``magic_arguments``). The work is in pure modules (``searchspace_syntax``,
-``parse``, ``experiments``); this class reads the shell (user namespace, compiler, event loop).
+``ablation_syntax``, ``parse``, ``experiments``); this class reads the shell (user namespace,
+compiler, event loop).
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import asyncio
 import keyword
@@ -20,9 +22,29 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from maggy.searchspace import Searchspace
 from maggy_jupyter.magics import experiments
-from maggy_jupyter.magics.parse import LagomConfig, defined_functions, lagom_arguments, lagom_config
+from maggy_jupyter.magics.ablation_syntax import AblationSyntaxError, build_study
+from maggy_jupyter.magics.parse import (
+    LagomConfig,
+    defined_functions,
+    lagom_arguments,
+    lagom_config,
+    unquote,
+)
 from maggy_jupyter.magics.results import BackgroundExperiment, LagomResult
 from maggy_jupyter.magics.searchspace_syntax import SearchspaceSyntaxError, parse_searchspace
+
+
+def _dataset_version(text: str) -> int | None:
+    """``--version``: an int >= 1, or ``latest`` (None: the catalog's newest version)."""
+    if text.strip().lower() == "latest":
+        return None
+    try:
+        version = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a version: give 1, 2, ... or 'latest'") from None
+    if version < 1:
+        raise argparse.ArgumentTypeError(f"{version} is not a version: versions start at 1")
+    return version
 
 
 def _check_variable(name: str) -> str:
@@ -70,6 +92,53 @@ class MaggyMagics(Magics):
         self._shell.user_ns[name] = space
 
     @magic_arguments()
+    @argument("name", metavar="NAME", help="variable to bind the AblationStudy to")
+    @argument("--dataset", required=True, metavar="D", help="training dataset name (maggy.datasets)")
+    @argument(
+        "--version",
+        type=_dataset_version,
+        metavar="V",
+        help="dataset version, 1, 2, ... (default: latest)",
+    )
+    @argument("--label", required=True, metavar="L", help="the label column of the dataset")
+    @cell_magic
+    def ablation(self, line: str, cell: str) -> None:
+        """Declare a maggy AblationStudy, one declaration per line, and bind it to NAME.
+
+            %%ablation study --dataset titanic_train_dataset --version 1 --label survived
+            features:     pclass, fare
+            layers:       my_dense_two, my_dense_three
+            group:        my_dense_two, my_dense_four     # removed together, in one trial
+            group prefix: my_dense                        # every layer named my_dense*
+            base model:   base_model_generator            # a function of the notebook
+            custom model: small = small_model             # one trial with small_model()
+
+        then run it with %%lagom --ablation study (one trial per component left out, LOCO).
+
+        Keys: features, layers, group, group prefix, base model, custom model (ID = fn, or just fn:
+        the identifier is fn's name), dataset generator (fn(ablated_feature, epochs, batch_size)
+        instead of the dataset catalog). Names are separated by commas; quote names that contain
+        a comma or '#'. Functions are looked up by name in the notebook when this cell runs, so
+        define them in an earlier cell. '#' starts a comment; every bad line is reported with its
+        number. Whether the features and layers exist is checked when %%lagom starts.
+        """
+        args = parse_argstring(self.ablation, line)
+        name = _check_variable(args.name)
+        try:
+            study = build_study(
+                cell,
+                self._shell.user_ns,
+                training_dataset_name=unquote(args.dataset),
+                training_dataset_version=args.version,
+                label_name=unquote(args.label),
+            )
+        except AblationSyntaxError as exc:
+            raise UsageError(f"%%ablation {name}:\n{exc}") from None
+        except (ValueError, TypeError) as exc:  # AblationStudy's checks of --dataset / --label
+            raise UsageError(f"%%ablation {name}: {exc}") from None
+        self._shell.user_ns[name] = study
+
+    @magic_arguments()
     @lagom_arguments
     @line_cell_magic
     def lagom(self, line: str, cell: str | None = None) -> LagomResult | BackgroundExperiment:
@@ -90,7 +159,15 @@ class MaggyMagics(Magics):
         a short summary. Values may use {expressions} from the namespace: --num-trials {n}.
         With --async the experiment runs on the kernel's event loop while the notebook stays
         usable; the magic returns an awaitable and VAR is set when the experiment ends.
-        Ablation studies (--ablation) are not available yet.
+
+        For an ablation study (declared with %%ablation NAME), give --ablation NAME instead of
+        --searchspace; the training function then takes (dataset_function, model_function,
+        reporter), and --ablator picks the ablator ('loco', the default, leaves one component out
+        per trial):
+
+            %%lagom --ablation study --num-workers 2
+            def train(dataset_function, model_function, reporter):
+                ...
         """
         args = parse_argstring(self.lagom, line)
         functions = None if cell is None else self._run_body(cell)

@@ -6,10 +6,13 @@ Pure: no shell, no execution. The magic parses its line with :func:`parse_lagom_
 unknown searchspace name, a function that is not there or not callable, a cell without a function)
 fails here with an IPython ``UsageError`` (shown without a traceback) that says how to fix it.
 
-A flag left out is left out of the kwargs too, so ``lagom``'s own defaults apply; the exception is
-``name``, which defaults to the training function's name so that ``%maggy list`` tells experiments
-apart. ``ablation_study``, ``ablator`` and ``experiment_type`` have no flag yet (ablation is not
-implemented); ``progress`` and ``listeners`` have none either, the notebook frontend decides those.
+A flag left out is left out of the kwargs too, so ``lagom``'s own defaults apply; the exceptions
+are ``name``, which defaults to the training function's name so that ``%maggy list`` tells
+experiments apart, and ``ablator``, which is ``'loco'`` whenever ``--ablation`` is given.
+``--ablation NAME`` (an AblationStudy, e.g. from ``%%ablation``) replaces ``--searchspace``: it
+sets ``experiment_type='ablation'`` and ``ablation_study``; the two flags exclude each other, and
+``--optimizer`` belongs to ``--searchspace`` only. ``progress`` and ``listeners`` have no flag, the
+notebook frontend decides those.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any, TypeVar
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, argument_group, magic_arguments, parse_argstring
 
+from maggy.ablation import AblationStudy
 from maggy.searchspace import Searchspace
 
 __all__ = [
@@ -34,6 +38,7 @@ __all__ = [
     "lagom_arguments",
     "lagom_config",
     "parse_lagom_line",
+    "unquote",
 ]
 
 DEFAULT_OUT = "_lagom"
@@ -46,7 +51,13 @@ _ARGUMENTS = [
     argument_group("experiment"),
     argument("--fn", metavar="NAME", help="the training function (default: the last one the cell defines)"),
     argument("--name", help="experiment name (default: the function's name)"),
-    argument("--searchspace", metavar="NAME", help="variable holding the Searchspace (required)"),
+    argument(
+        "--searchspace", metavar="NAME", help="variable holding the Searchspace (required, unless --ablation)"
+    ),
+    argument(
+        "--ablation", metavar="NAME", help="variable holding an AblationStudy (%%%%ablation): run an ablation"
+    ),
+    argument("--ablator", help="with --ablation: 'loco' (default) or a variable holding an ablator"),
     argument(
         "--optimizer", help="'randomsearch' (default), 'gridsearch', or a variable holding an optimizer"
     ),
@@ -141,14 +152,19 @@ def lagom_config(
     if isinstance(args, str):
         args = parse_lagom_line(args)
     # IPython splits magic lines the non-POSIX way: quotes stay on the value ('two words' -> "'two words'").
-    args = argparse.Namespace(**{k: _unquote(v) for k, v in vars(args).items()})
+    args = argparse.Namespace(**{k: unquote(v) for k, v in vars(args).items()})
     fn_name = _function_name(args, cell_functions)
     map_fun = _lookup_function(fn_name, namespace)
     kwargs: dict[str, Any] = {
         "map_fun": map_fun,
         "name": args.name if args.name is not None else getattr(map_fun, "__name__", fn_name),
-        "searchspace": _lookup_searchspace(args.searchspace, namespace),
     }
+    if args.ablation is not None:
+        kwargs.update(_ablation_kwargs(args, namespace))
+    else:
+        if args.ablator is not None:
+            raise UsageError("--ablator applies to ablation studies: give --ablation NAME too")
+        kwargs["searchspace"] = _lookup_searchspace(args.searchspace, namespace)
     kwargs.update({key: getattr(args, key) for key in _PLAIN if getattr(args, key) is not None})
     if args.optimizer is not None:
         kwargs["optimizer"] = _builtin_or_variable("--optimizer", args.optimizer, namespace, _check_optimizer)
@@ -161,7 +177,8 @@ def lagom_config(
     return LagomConfig(kwargs=kwargs, out=args.out, background=args.background, fn_name=fn_name)
 
 
-def _unquote(value: Any) -> Any:
+def unquote(value: Any) -> Any:
+    """A flag's value without the quotes IPython leaves on it (``'two words'``); other values as is."""
     if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         return value[1:-1]
     return value
@@ -202,13 +219,62 @@ def _lookup_searchspace(name: str | None, namespace: Mapping[str, Any]) -> Searc
         else "there is no Searchspace in the notebook yet; declare one with %%searchspace NAME"
     )
     if name is None:
-        raise UsageError(f"--searchspace NAME is required; {available}")
+        raise UsageError(
+            f"--searchspace NAME is required; {available} (for an ablation study: --ablation NAME instead)"
+        )
     if name not in namespace:
         raise UsageError(f"no searchspace named {name!r}; {available}")
     value = namespace[name]
     if not isinstance(value, Searchspace):
         raise UsageError(
             f"--searchspace {name!r} is a {type(value).__name__}, not a Searchspace; {available}"
+        )
+    return value
+
+
+def _ablation_kwargs(args: argparse.Namespace, namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """``experiment_type``, ``ablation_study`` and ``ablator`` for ``--ablation NAME [--ablator A]``."""
+    # Both flags given is a mistake about what to run, not a choice lagom could make: say so here,
+    # before the body's function is looked at, rather than lagom's "drop searchspace=" message.
+    if args.searchspace is not None:
+        raise UsageError(
+            "give --searchspace NAME (hyperparameter optimization) or --ablation NAME (ablation study), not both"
+        )
+    if args.optimizer is not None:
+        raise UsageError(
+            "--optimizer is for --searchspace; an ablation's trials come from the study (choose --ablator)"
+        )
+    study = _lookup_ablation(args.ablation, namespace)
+    ablator = "loco" if args.ablator is None else args.ablator
+
+    def check_ablator(value: str) -> None:
+        from maggy.ablation.ablator import get_ablator
+
+        get_ablator(value, study)
+
+    return {
+        "experiment_type": "ablation",
+        "ablation_study": study,
+        "ablator": _builtin_or_variable("--ablator", ablator, namespace, check_ablator),
+    }
+
+
+def _lookup_ablation(name: str, namespace: Mapping[str, Any]) -> AblationStudy:
+    studies = sorted(
+        k for k, v in namespace.items() if isinstance(v, AblationStudy) and not k.startswith("_")
+    )
+    available = (
+        f"AblationStudy variables in the notebook: {', '.join(studies)}"
+        if studies
+        else "there is no AblationStudy in the notebook yet; declare one with "
+        "%%ablation NAME --dataset D --label L"
+    )
+    if name not in namespace:
+        raise UsageError(f"no ablation study named {name!r}; {available}")
+    value = namespace[name]
+    if not isinstance(value, AblationStudy):
+        raise UsageError(
+            f"--ablation {name!r} is a {type(value).__name__}, not an AblationStudy; {available}"
         )
     return value
 

@@ -6,6 +6,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from maggy import Searchspace
+from maggy.ablation import LOCO, AblationStudy
 from maggy.optimizer import GridSearch
 from maggy_jupyter.magics.parse import DEFAULT_OUT, defined_functions, lagom_config, parse_lagom_line
 
@@ -177,3 +178,67 @@ def test_namespace_is_only_read():
 )
 def test_defined_functions_lists_top_level_defs_in_order(source, names):
     assert defined_functions(source) == names
+
+
+# --ablation NAME [--ablator A]: an AblationStudy instead of a Searchspace.
+
+STUDY = AblationStudy("d", 1, "y")
+
+
+def ablation_train(dataset_function, model_function, reporter):
+    return 0.0
+
+
+def test_ablation_flag_sets_the_ablation_keywords_with_loco_by_default():
+    config = lagom_config(
+        "--ablation st --num-workers 2",
+        ns(st=STUDY, ablation_train=ablation_train),
+        cell_functions=["ablation_train"],
+    )
+    assert config.kwargs == {
+        "map_fun": ablation_train,
+        "name": "ablation_train",
+        "experiment_type": "ablation",
+        "ablation_study": STUDY,
+        "ablator": "loco",
+        "num_workers": 2,
+    }
+
+
+def test_ablator_flag_takes_a_builtin_name_or_a_variable():
+    namespace = ns(st=STUDY, mine=LOCO())
+    assert lagom_config("train --ablation st --ablator LOCO", namespace).kwargs["ablator"] == "LOCO"
+    assert (
+        lagom_config("train --ablation st --ablator mine", namespace).kwargs["ablator"] is namespace["mine"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "namespace", "fragment"),
+    [
+        (
+            "train --ablation st --searchspace sp",
+            ns(st=STUDY),
+            "give --searchspace NAME (hyperparameter optimization) or --ablation NAME (ablation study), not both",
+        ),
+        ("train --ablation st --optimizer gridsearch", ns(st=STUDY), "--optimizer is for --searchspace"),
+        ("train --searchspace sp --ablator loco", ns(), "--ablator applies to ablation studies"),
+        (
+            "train --ablation nope",
+            ns(st=STUDY, _hidden=STUDY),
+            "no ablation study named 'nope'; AblationStudy variables in the notebook: st",
+        ),
+        (
+            "train --ablation nope",
+            ns(),
+            "there is no AblationStudy in the notebook yet; declare one with %%ablation NAME --dataset D --label L",
+        ),
+        ("train --ablation sp", ns(), "--ablation 'sp' is a Searchspace, not an AblationStudy"),
+        ("train --ablation st --ablator shap", ns(st=STUDY), "--ablator 'shap': unknown ablator 'shap'"),
+        ("train --num-trials 2", ns(), "(for an ablation study: --ablation NAME instead)"),
+    ],
+)
+def test_ablation_mistakes_raise_usage_errors(line, namespace, fragment):
+    with pytest.raises(UsageError) as info:
+        lagom_config(line, namespace)
+    assert fragment in str(info.value)
