@@ -26,14 +26,22 @@ class LagomResult(dict[str, Any]):
         self.out = out
 
     def summary(self) -> str:
-        """Status, trial counts, duration, the best metric with its config, and where to look next."""
+        """Status, trial counts, duration, the best metric with its config (for an ablation: the
+        base metric, each component's change and the most important one), and where to look next."""
         r = self
         extras = [f"{r.get(k, 0)} {label}" for k, label in _COUNTS if r.get(k)]
         lines = [
             f"experiment {r.get('experiment_id')}: {r.get('status', 'FINISHED')}, {r.get('num_trials')} trials"
             f" in {float(r.get('duration') or 0.0):.1f} s" + (f" ({', '.join(extras)})" if extras else "")
         ]
-        if r.get("best_val") is None:
+        if "deltas" in r:  # an ablation: what each component is worth is the answer
+            lines.append(
+                f"base {_fmt(r.get('base_val'))} (trial {r.get('base_id')}); change when removed: "
+                + (", ".join(f"{k} {v:+.4g}" for k, v in r["deltas"].items()) or "none measured")
+            )
+            if r.get("most_important"):
+                lines.append(f"most important: {r['most_important']}")
+        elif r.get("best_val") is None:
             lines.append("no trial reported a metric")
         else:
             config = ", ".join(f"{k}={_fmt(v)}" for k, v in (r.get("best_config") or {}).items())

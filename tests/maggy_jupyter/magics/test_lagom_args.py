@@ -242,3 +242,27 @@ def test_ablation_mistakes_raise_usage_errors(line, namespace, fragment):
     with pytest.raises(UsageError) as info:
         lagom_config(line, namespace)
     assert fragment in str(info.value)
+
+
+def test_an_ablation_result_summarises_each_components_change():
+    from maggy_jupyter.magics.results import LagomResult
+
+    result = LagomResult(
+        {
+            "experiment_id": "e1",
+            "status": "FINISHED",
+            "num_trials": 3,
+            "duration": 2.0,
+            "best_val": 0.9,
+            "best_id": 0,
+            "best_config": {"ablated": "base"},
+            "base_id": 0,
+            "base_val": 0.9,
+            "deltas": {"feature:a": -0.2, "layer:x": 0.01},
+            "most_important": "feature:a",
+        },
+        out="_lagom",
+    )
+    text = result.summary()
+    assert "base 0.9 (trial 0)" in text and "feature:a -0.2" in text and "layer:x +0.01" in text
+    assert "most important: feature:a" in text and "ablated=base" not in text
