@@ -7,20 +7,30 @@ from typing import Any
 
 from maggy.earlystop.base import EarlyStopPolicy, NoStopping, check_due
 from maggy.earlystop.median import MedianStoppingRule
+from maggy.earlystop.percentile import PercentileStoppingRule
 
-__all__ = ["EarlyStopPolicy", "MedianStoppingRule", "NoStopping", "check_due", "get_policy"]
+__all__ = [
+    "EarlyStopPolicy",
+    "MedianStoppingRule",
+    "NoStopping",
+    "PercentileStoppingRule",
+    "check_due",
+    "get_policy",
+]
 
 _REGISTRY: dict[str, type[EarlyStopPolicy]] = {
     "median": MedianStoppingRule,
     "none": NoStopping,
+    "percentile": PercentileStoppingRule,  # 25th: keep the top quarter; instances take any percentile
 }
 
 
 def get_policy(spec: Any = "median") -> EarlyStopPolicy:
     """Resolve ``spec`` into a policy instance.
 
-    Accepts a name ('median', 'none'; case-insensitive), None (same as 'none'), an EarlyStopPolicy
-    instance (returned as is) or an EarlyStopPolicy subclass (instantiated with no arguments).
+    Accepts a name ('median', 'none', 'percentile' (the 25th); case-insensitive), None (same as
+    'none'), an EarlyStopPolicy instance (returned as is) or an EarlyStopPolicy subclass
+    (instantiated with no arguments).
     Raises ValueError for an unknown name, listing the valid ones, and TypeError for anything else.
     """
     if spec is None:

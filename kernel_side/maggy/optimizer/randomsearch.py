@@ -7,6 +7,7 @@ import logging
 import math
 from typing import Any
 
+from maggy._rng import SeedLike, as_generator
 from maggy.optimizer.base import FINISHED, AbstractOptimizer, _Sentinel
 
 logger = logging.getLogger("maggy")
@@ -29,15 +30,19 @@ class RandomSearch(AbstractOptimizer):
     - ``suggest`` returns FINISHED after ``num_trials`` suggestions, or earlier once a finite space
       is exhausted: ``planned_trials()`` is ``min(num_trials, size of the space)``.
 
-    ``on_trial_finished`` results do not influence the draws.
+    ``on_trial_finished`` results do not influence the draws. ``seed`` (optional) replaces the
+    generator lagom passes (``lagom(seed=...)``), as for every built-in optimizer.
     """
 
-    def __init__(self, max_tries: int = 100) -> None:
+    def __init__(self, max_tries: int = 100, seed: SeedLike = None) -> None:
         if isinstance(max_tries, bool) or not isinstance(max_tries, int) or max_tries < 1:
             raise ValueError(f"RandomSearch: max_tries must be an int >= 1, got {max_tries!r}")
         self.max_tries = max_tries
+        self.seed = seed
 
     def initialize(self) -> None:
+        if self.seed is not None:
+            self.rng = as_generator(self.seed)
         self._params = self.searchspace.parameters()
         cards = [p.cardinality for p in self._params]
         # A product, not a count: an INTEGER [0, 10**9] is finite but must never be listed.

@@ -49,7 +49,9 @@ def test_instance_is_returned_as_is() -> None:
 
 
 def test_unknown_name_lists_valid_ones() -> None:
-    with pytest.raises(ValueError, match="unknown optimizer 'bayes'.*gridsearch, randomsearch"):
+    with pytest.raises(
+        ValueError, match="unknown optimizer 'bayes'.*asha, gp, gridsearch, hyperband, randomsearch, tpe"
+    ):
         get_optimizer("bayes")
 
 
@@ -83,3 +85,19 @@ def test_user_subclass_runs_the_ask_tell_loop() -> None:
     assert opt.suggest() is FINISHED
     assert opt.planned_trials() == 2
     assert opt.name == "CountingOptimizer"
+
+
+def test_new_classes_load_lazily_by_name() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, maggy.optimizer as o; assert 'maggy.optimizer.gp' not in sys.modules; "
+        "assert o.GP.__name__ == 'GP' and o.Asha.__name__ == 'Asha'; "
+        "assert 'maggy.optimizer.gp' in sys.modules and 'scipy' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    import maggy.optimizer as o
+
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        o.Nope  # noqa: B018

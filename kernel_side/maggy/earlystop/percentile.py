@@ -1,0 +1,76 @@
+"""The percentile stopping rule: the median rule with a configurable cut (median = 50th percentile)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+from maggy.earlystop.base import EarlyStopPolicy, check_direction
+from maggy.earlystop.median import _REFERENCE_STATES, _points, running_average
+from maggy.trial import Trial
+
+
+class PercentileStoppingRule(EarlyStopPolicy):
+    """Stop a running trial whose best value so far is worse than the ``percentile``-th best of the
+    running averages of the finished trials at the same step.
+
+    ``percentile`` counts from the best (as Optuna's PercentilePruner): 25.0 keeps a trial only while
+    it is within the top quarter, 50.0 is :class:`~maggy.earlystop.MedianStoppingRule` exactly (same
+    references, same running averages, ties not stopped), 75.0 stops only the bottom quarter.
+    With the references' running averages sorted from best to worst, the cut is interpolated
+    linearly between neighbours (numpy's default percentile). Everything else (which trials are
+    references, which step, NaN handling) is the median rule's. ``es_policy='percentile'`` uses
+    the default 25.0; pass ``PercentileStoppingRule(percentile=...)`` for another.
+    """
+
+    def __init__(self, percentile: float = 25.0) -> None:
+        if (
+            isinstance(percentile, bool)
+            or not isinstance(percentile, numbers.Real)
+            or not 0.0 <= float(percentile) <= 100.0
+        ):
+            raise ValueError(
+                f"PercentileStoppingRule: percentile must be a number in [0, 100], got {percentile!r}"
+            )
+        self.percentile: float = float(percentile)
+
+    def should_stop(self, running: Trial, finished: Sequence[Trial], direction: str) -> bool:
+        check_direction(direction)
+        points = _points(running)
+        if not points:
+            return False
+        step = max(s for s, _ in points)
+        values = [v for _, v in points]
+        best = max(values) if direction == "max" else min(values)
+        averages = [
+            avg
+            for t in finished
+            if t.state in _REFERENCE_STATES
+            and t.trial_id != running.trial_id
+            and (avg := running_average(t, step)) is not None
+        ]
+        if not averages:
+            return False
+        ranked = sorted(averages, reverse=direction == "max")  # best first
+        cut = _interpolate(ranked, self.percentile)
+        return best < cut if direction == "max" else best > cut
+
+    @property
+    def name(self) -> str:
+        return f"PercentileStoppingRule({self.percentile:g})"
+
+
+def _interpolate(ranked: list[float], percentile: float) -> float:
+    """The value at ``percentile`` of ``ranked`` with linear interpolation.
+
+    A midpoint is computed as ``(a + b) / 2``, as ``statistics.median`` does, so that 50 gives the
+    median rule's threshold to the last bit and a tie is decided the same way.
+    """
+    pos = percentile / 100.0 * (len(ranked) - 1)
+    lo = math.floor(pos)
+    frac = pos - lo
+    if frac == 0.0:
+        return ranked[lo]
+    a, b = ranked[lo], ranked[lo + 1]
+    return (a + b) / 2 if frac == 0.5 else a + (b - a) * frac
