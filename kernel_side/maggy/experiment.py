@@ -23,7 +23,7 @@ from maggy.core import events as ev
 from maggy.core import validation as check
 from maggy.core.driver_core import DriverConfig, DriverCore
 from maggy.core.run import ExperimentRun
-from maggy.earlystop import EarlyStopPolicy, get_policy
+from maggy.earlystop import EarlyStopPolicy, NoStopping, get_policy
 from maggy.optimizer import get_optimizer
 from maggy.store import ExperimentRecord, ExperimentStatus, ExperimentStore, new_experiment_id, open_store
 
@@ -169,6 +169,7 @@ def _prepare(
         )
     space = check.check_searchspace(searchspace)
     opt = get_optimizer(optimizer)
+    policy = _policy_for(opt, policy, es_policy)
     check.check_signature(map_fun, set(space.names()) | _budget_param(opt))
     runner = _resolve_backend(backend, num_workers)
     packed_fn = runner.pack(map_fun)
@@ -279,6 +280,25 @@ def _build(
     except BaseException:
         release()
         raise
+
+
+def _policy_for(optimizer: Any, policy: EarlyStopPolicy, asked: Any) -> EarlyStopPolicy:
+    """ASHA and Hyperband stop trials themselves (by rung); a second rule on top would cut trials
+    before their rung is judged. The spec's default 'median' is therefore replaced by no stopping
+    for them (said in a log line); a policy chosen explicitly otherwise is kept, with a warning."""
+    if not getattr(optimizer, "uses_budget", False) or isinstance(policy, NoStopping):
+        return policy
+    if isinstance(asked, str) and asked.strip().lower() == "median":
+        log.info("maggy: %s does its own early stopping; es_policy='median' is not applied", optimizer.name)
+        return NoStopping()
+    log.warning(
+        "maggy: %s does its own early stopping; es_policy=%r will also stop trials before their rung is "
+        "judged (pass es_policy='none' to leave stopping to %s)",
+        optimizer.name,
+        asked,
+        optimizer.name,
+    )
+    return policy
 
 
 def _budget_param(optimizer: Any) -> set[str]:

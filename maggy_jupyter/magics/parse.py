@@ -59,7 +59,8 @@ _ARGUMENTS = [
     ),
     argument("--ablator", help="with --ablation: 'loco' (default) or a variable holding an ablator"),
     argument(
-        "--optimizer", help="'randomsearch' (default), 'gridsearch', or a variable holding an optimizer"
+        "--optimizer",
+        help="'randomsearch' (default), 'gridsearch', 'tpe', 'gp', 'asha', 'hyperband', or a variable holding an optimizer",
     ),
     argument("--num-trials", dest="num_trials", type=int, metavar="N", help="trials to run (default 1)"),
     argument("--direction", choices=("max", "min"), help="maximise (default) or minimise the metric"),
@@ -67,7 +68,9 @@ _ARGUMENTS = [
     argument("--seed", type=int, help="random seed of the optimizer: same seed, same suggestions"),
     argument_group("early stopping"),
     argument(
-        "--es-policy", dest="es_policy", help="'median' (default), 'none', or a variable holding a policy"
+        "--es-policy",
+        dest="es_policy",
+        help="'median' (default), 'percentile', 'none', or a variable holding a policy",
     ),
     argument(
         "--es-interval", dest="es_interval", type=float, metavar="SECONDS", help="check every SECONDS (300)"

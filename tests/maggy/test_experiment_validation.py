@@ -74,3 +74,15 @@ def test_searchspace_given_as_a_dict_is_accepted_and_defaults_fill_missing_param
         progress=False,
     )
     assert result["num_trials"] == 1 and 0.0 <= result["best_val"] <= 1.0
+
+
+def test_asha_replaces_the_default_median_rule_and_keeps_an_explicit_other_policy(monkeypatch, caplog):
+    from maggy import experiment as exp_module
+    from maggy.earlystop import NoStopping, PercentileStoppingRule
+    from maggy.optimizer import Asha, RandomSearch
+
+    assert isinstance(exp_module._policy_for(Asha(), exp_module.get_policy("median"), "median"), NoStopping)
+    kept = exp_module._policy_for(Asha(), PercentileStoppingRule(), "percentile")
+    assert isinstance(kept, PercentileStoppingRule) and "does its own early stopping" in caplog.text
+    median = exp_module.get_policy("median")
+    assert exp_module._policy_for(RandomSearch(), median, "median") is median

@@ -16,9 +16,10 @@ Extra keys: ``status`` (FINISHED, STOPPED or FAILED), ``stopped`` (trials stoppe
 Ablation experiments (``experiment_type='ablation'``) add ``base_id``, ``base_val``,
 ``ablations``, ``deltas`` and ``most_important``: see ``maggy.ablation.summary``.
 
-Best, worst and avg use FINISHED trials; only when there are none do they fall back to trials
-that ended early with a partial metric (EARLY_STOPPED, STOPPED), so a stopped run still reports
-what it saw.
+Best, worst and avg use FINISHED trials (with budgets, as ASHA and Hyperband give, only those at
+the largest budget reached: a metric after 1 epoch does not compare with one after 27); only when
+there are none do they fall back to trials that ended early with a partial metric (EARLY_STOPPED,
+STOPPED), so a stopped run still reports what it saw.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def build_result(
     """Summarise ``trials`` (any order) into the result dict described in the module docstring."""
     ordered = sorted(trials, key=lambda t: t.trial_id)
     scored = [t for t in ordered if t.state is TrialState.FINISHED and t.metric is not None]
+    budgets = [t.budget for t in scored if t.budget is not None]
+    if budgets:  # ASHA/Hyperband: only trials at the largest budget reached compare fairly
+        top = max(budgets)
+        scored = [t for t in scored if t.budget == top]
     if not scored:
         partial = (TrialState.EARLY_STOPPED, TrialState.STOPPED)
         scored = [t for t in ordered if t.state in partial and t.metric is not None]
