@@ -1,5 +1,6 @@
 """The browser tests of the Experiments panel (ui-tests/: node's test runner, playwright-core, headless
-Chromium, a real JupyterLab and kernel) as part of the pytest suite, so the README's test command runs them.
+Chromium, a real JupyterLab or Notebook 7 server and kernel) as part of the pytest suite, so the README's
+test command runs them.
 
 Outside CI a machine without Chromium, Node or the npm packages skips them (saying what is missing);
 in CI (``CI`` set) that is a failure, because CI is where they must run. Screenshots: test-artifacts/ui/.
@@ -7,6 +8,7 @@ in CI (``CI`` set) that is a failure, because CI is where they must run. Screens
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -20,7 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _missing() -> list[str]:
+def _missing(notebook7: bool = False) -> list[str]:
     chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     missing = []
     if not Path(chromium).exists():
@@ -31,11 +33,21 @@ def _missing() -> list[str]:
         missing.append("node_modules/playwright-core (jlpm install)")
     if not (REPO / "maggy_jupyter" / "labextension" / "package.json").is_file():
         missing.append("the built labextension (jlpm build, or pip install -e .)")
+    if notebook7 and not _has_notebook7():
+        missing.append("notebook>=7 in this Python (pip install 'notebook>=7', part of the test extra)")
     return missing
 
 
-def test_experiments_panel_in_a_real_browser() -> None:
-    missing = _missing()
+def _has_notebook7() -> bool:
+    try:
+        major = importlib.metadata.version("notebook").split(".")[0]
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return major.isdigit() and int(major) >= 7
+
+
+def _run_node_test(script: str, notebook7: bool = False) -> None:
+    missing = _missing(notebook7)
     if missing:
         message = "browser tests need: " + "; ".join(missing)
         if os.environ.get("CI"):
@@ -44,7 +56,7 @@ def test_experiments_panel_in_a_real_browser() -> None:
     venv_bin = str(Path(sys.executable).parent)
     env = dict(os.environ, PATH=f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}", NO_COLOR="1")
     proc = subprocess.run(
-        ["node", "--test", "ui-tests/experiments.test.mjs"],
+        ["node", "--test", script],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -54,3 +66,12 @@ def test_experiments_panel_in_a_real_browser() -> None:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-12000:]
     assert "# pass 1" in out and "# fail 0" in out, out[-12000:]
+
+
+def test_experiments_panel_in_a_real_browser() -> None:
+    _run_node_test("ui-tests/experiments.test.mjs")
+
+
+def test_experiments_panel_in_notebook7() -> None:
+    """The same panel in Notebook 7 (`jupyter notebook`): opened from View > Left Sidebar."""
+    _run_node_test("ui-tests/notebook7.test.mjs", notebook7=True)

@@ -1,4 +1,4 @@
-// A throwaway JupyterLab server for the browser tests: free port, no token, everything it writes
+// A throwaway JupyterLab or Notebook 7 server for the browser tests: free port, no token, everything it writes
 // (notebooks, settings, workspaces, runtime files, the maggy store) under one temporary folder.
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,7 +32,24 @@ function freePort() {
  * Start `jupyter lab`; resolves once /api/status answers. `notebooks` maps file names to
  * notebook JSON written into the server's root before it starts (no XSRF dance needed).
  */
-export async function startJupyterLab({ notebooks = {}, timeoutMs = 180_000 } = {}) {
+export function startJupyterLab({ notebooks = {}, timeoutMs = 180_000 } = {}) {
+  return startServer('lab', { notebooks, timeoutMs });
+}
+
+/**
+ * Start Notebook 7 (`jupyter notebook`), the same throwaway way as `startJupyterLab`: free port,
+ * no token, root dir, settings, workspaces, runtime files and MAGGY_HOME under one temporary
+ * folder, news and update checks off. Pages: `${url}/tree`, `${url}/notebooks/<file>`.
+ */
+export function startNotebook7({ notebooks = {}, timeoutMs = 180_000 } = {}) {
+  return startServer('notebook', { notebooks, timeoutMs });
+}
+
+/** The settings traits of each app (JupyterLab's LabApp, Notebook 7's JupyterNotebookApp). */
+const APP_CLASS = { lab: 'LabApp', notebook: 'JupyterNotebookApp' };
+
+async function startServer(app, { notebooks, timeoutMs }) {
+  const appClass = APP_CLASS[app];
   const base = mkdtempSync(join(tmpdir(), 'maggy-ui-'));
   const dirs = {};
   for (const name of ['root', 'maggy_home', 'app_settings', 'user_settings', 'workspaces', 'runtime']) {
@@ -56,7 +73,7 @@ export async function startJupyterLab({ notebooks = {}, timeoutMs = 180_000 } = 
     PYTHONUNBUFFERED: '1'
   });
   const args = [
-    'lab',
+    app,
     '--no-browser',
     `--port=${port}`,
     '--ServerApp.port_retries=0',
@@ -65,9 +82,9 @@ export async function startJupyterLab({ notebooks = {}, timeoutMs = 180_000 } = 
     '--ServerApp.password=',
     '--allow-root',
     `--ServerApp.root_dir=${dirs.root}`,
-    `--LabApp.app_settings_dir=${dirs.app_settings}`,
-    `--LabApp.user_settings_dir=${dirs.user_settings}`,
-    `--LabApp.workspaces_dir=${dirs.workspaces}`
+    `--${appClass}.app_settings_dir=${dirs.app_settings}`,
+    `--${appClass}.user_settings_dir=${dirs.user_settings}`,
+    `--${appClass}.workspaces_dir=${dirs.workspaces}`
   ];
   const proc = spawn('jupyter', args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
@@ -80,7 +97,7 @@ export async function startJupyterLab({ notebooks = {}, timeoutMs = 180_000 } = 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (proc.exitCode !== null) {
-      throw new Error(`jupyter lab exited with ${proc.exitCode}:\n${log}`);
+      throw new Error(`jupyter ${app} exited with ${proc.exitCode}:\n${log}`);
     }
     try {
       const res = await fetch(`${url}/api/status`);
@@ -92,7 +109,7 @@ export async function startJupyterLab({ notebooks = {}, timeoutMs = 180_000 } = 
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`jupyter lab did not answer within ${timeoutMs} ms:\n${log}`);
+      throw new Error(`jupyter ${app} did not answer within ${timeoutMs} ms:\n${log}`);
     }
     await new Promise(r => setTimeout(r, 250));
   }
@@ -158,3 +175,15 @@ export function storedTrials(server, name) {
   const out = execFileSync('python', ['-c', code], { env: server.env, encoding: 'utf8' });
   return JSON.parse(out);
 }
+
+/** Chromium's flags for headless runs on this kind of machine (no sandbox, no GPU, no network chatter). */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-dev-shm-usage'
+];
