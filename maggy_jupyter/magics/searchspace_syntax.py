@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from maggy.searchspace import Searchspace
+from maggy_jupyter.magics._lines import scan_lines
 
 __all__ = [
     "ParamLine",
@@ -193,16 +194,7 @@ def _parse_line(lineno: int, raw: str, code: str) -> ParamLine:
 
 def _scan(text: str) -> tuple[list[ParamLine], list[tuple[int, str, str]]]:
     """The declarations that parse, and ``(lineno, line, message)`` for those that do not."""
-    lines, problems = [], []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        code = _strip_comment(raw)
-        if not code.strip():
-            continue
-        try:
-            lines.append(_parse_line(lineno, raw, code))
-        except ValueError as exc:
-            problems.append((lineno, raw, str(exc)))
-    return lines, problems
+    return scan_lines(text, _strip_comment, _parse_line)
 
 
 def parse_lines(text: str) -> list[ParamLine]:

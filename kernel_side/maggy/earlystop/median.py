@@ -22,31 +22,41 @@ class MedianStoppingRule(EarlyStopPolicy):
     FINISHED or EARLY_STOPPED, other than the running one, with at least one point at a step <= s;
     its running average at ``s`` is the mean of its values at steps <= s. A reference that ended
     before ``s`` (a shorter run, or one stopped early) thus counts with the average of its whole
-    curve, as in the original Maggy rule, so that trials longer than the finished ones are judged. The running trial is stopped when its best value (max for
-    direction 'max', min for 'min') is worse than the median of those averages; a tie is not
-    stopped. With no reference trials, or an empty running history, nothing is stopped. NaN values
+    curve, as in the original Maggy rule, so that trials longer than the finished ones are judged.
+    The running trial is stopped when its best value (max for direction 'max', min for 'min') is
+    worse than the median of those averages; a tie is not stopped. With no reference trials, or an empty running history, nothing is stopped. NaN values
     are ignored (they cannot be compared).
     """
 
     def should_stop(self, running: Trial, finished: Sequence[Trial], direction: str) -> bool:
-        check_direction(direction)
-        points = _points(running)
-        if not points:
+        judged = best_and_references(running, finished, direction)
+        if judged is None:
             return False
-        step = max(s for s, _ in points)
-        values = [v for _, v in points]
-        best = max(values) if direction == "max" else min(values)
-        averages = [
-            avg
-            for t in finished
-            if t.state in _REFERENCE_STATES
-            and t.trial_id != running.trial_id
-            and (avg := running_average(t, step)) is not None
-        ]
-        if not averages:
-            return False
+        best, averages = judged
         median = statistics.median(averages)
         return best < median if direction == "max" else best > median
+
+
+def best_and_references(
+    running: Trial, finished: Sequence[Trial], direction: str
+) -> tuple[float, list[float]] | None:
+    """The running trial's best value so far and the reference trials' running averages at its
+    latest step (see MedianStoppingRule); None when there is nothing to compare."""
+    check_direction(direction)
+    points = _points(running)
+    if not points:
+        return None
+    step = max(s for s, _ in points)
+    values = [v for _, v in points]
+    best = max(values) if direction == "max" else min(values)
+    averages = [
+        avg
+        for t in finished
+        if t.state in _REFERENCE_STATES
+        and t.trial_id != running.trial_id
+        and (avg := running_average(t, step)) is not None
+    ]
+    return (best, averages) if averages else None
 
 
 def running_average(trial: Trial, step: float) -> float | None:

@@ -6,8 +6,8 @@ import math
 import numbers
 from collections.abc import Sequence
 
-from maggy.earlystop.base import EarlyStopPolicy, check_direction
-from maggy.earlystop.median import _REFERENCE_STATES, _points, running_average
+from maggy.earlystop.base import EarlyStopPolicy
+from maggy.earlystop.median import best_and_references
 from maggy.trial import Trial
 
 
@@ -36,22 +36,10 @@ class PercentileStoppingRule(EarlyStopPolicy):
         self.percentile: float = float(percentile)
 
     def should_stop(self, running: Trial, finished: Sequence[Trial], direction: str) -> bool:
-        check_direction(direction)
-        points = _points(running)
-        if not points:
+        judged = best_and_references(running, finished, direction)
+        if judged is None:
             return False
-        step = max(s for s, _ in points)
-        values = [v for _, v in points]
-        best = max(values) if direction == "max" else min(values)
-        averages = [
-            avg
-            for t in finished
-            if t.state in _REFERENCE_STATES
-            and t.trial_id != running.trial_id
-            and (avg := running_average(t, step)) is not None
-        ]
-        if not averages:
-            return False
+        best, averages = judged
         ranked = sorted(averages, reverse=direction == "max")  # best first
         cut = _interpolate(ranked, self.percentile)
         return best < cut if direction == "max" else best > cut

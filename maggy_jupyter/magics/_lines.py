@@ -1,0 +1,31 @@
+"""Line-by-line scanning shared by the cell-body parsers (%%searchspace, %%ablation)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+Problem = tuple[int, str, str]
+
+
+def scan_lines(
+    text: str, strip_comment: Callable[[str], str], parse_line: Callable[[int, str, str], T]
+) -> tuple[list[T], list[Problem]]:
+    """Parse every non-blank, comment-free line of ``text`` with ``parse_line(lineno, raw, code)``.
+
+    Returns the parsed lines and ``(lineno, line, message)`` for each line whose parser raised
+    ValueError, so that a cell reports all of its mistakes at once.
+    """
+    lines: list[T] = []
+    problems: list[Problem] = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        code = strip_comment(raw)
+        if not code.strip():
+            continue
+        try:
+            lines.append(parse_line(lineno, raw, code))
+        except ValueError as exc:
+            problems.append((lineno, raw, str(exc)))
+    return lines, problems
