@@ -48,6 +48,7 @@ class StopControls:
             icon="stop",
             button_style="danger",
             tooltip="stop every trial and end",
+            layout=Layout(width="auto"),  # room for "Experiment finished" once the run ends
         )
         self.experiment_button.on_click(lambda _: stop_experiment())
         self.label = HTML("<b>Stop a trial:</b>")
