@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -29,3 +29,23 @@ def scan_lines(
         except ValueError as exc:
             problems.append((lineno, raw, str(exc)))
     return lines, problems
+
+
+def unquoted(text: str) -> Iterator[tuple[int, str]]:
+    """``(index, char)`` for every character outside quotes; ValueError for an unclosed quote."""
+    quote = ""
+    escaped = False
+    for i, ch in enumerate(text):
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        else:
+            yield i, ch
+    if quote:
+        raise ValueError(f"unclosed quote {quote}")

@@ -44,12 +44,12 @@ import ast
 import difflib
 import keyword
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from maggy.ablation import AblationStudy
-from maggy_jupyter.magics._lines import scan_lines
+from maggy_jupyter.magics._lines import scan_lines, unquoted
 
 __all__ = [
     "BASE_MODEL",
@@ -128,30 +128,10 @@ class AblationLine:
     identifier: str | None = None
 
 
-def _unquoted(text: str) -> Iterator[tuple[int, str]]:
-    """``(index, char)`` for every character outside quotes; ValueError for an unclosed quote."""
-    quote = ""
-    escaped = False
-    for i, ch in enumerate(text):
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        else:
-            yield i, ch
-    if quote:
-        raise ValueError(f"unclosed quote {quote}")
-
-
 def _strip_comment(line: str) -> str:
     """The line without a trailing ``# comment`` (a ``#`` inside quotes is kept)."""
     try:
-        cut = next((i for i, ch in _unquoted(line) if ch == "#"), -1)
+        cut = next((i for i, ch in unquoted(line) if ch == "#"), -1)
     except ValueError:  # an unclosed quote: keep the line whole, the value parser says what is wrong
         return line
     return line if cut < 0 else line[:cut]
@@ -189,7 +169,7 @@ def parse_names(text: str) -> list[str]:
     if not text.strip():
         return []
     cuts = [-1]
-    for i, ch in _unquoted(text):
+    for i, ch in unquoted(text):
         if ch == ",":
             cuts.append(i)
         elif ch in "[]=":
@@ -249,7 +229,7 @@ def _parse_line(lineno: int, raw: str, code: str) -> AblationLine:
             )
         return AblationLine(lineno, raw, key, (names[0],))
     if key == CUSTOM_MODEL:
-        cut = next((i for i, ch in _unquoted(value) if ch == "="), -1)
+        cut = next((i for i, ch in unquoted(value) if ch == "="), -1)
         if cut < 0:  # 'custom model: fn': the function's name is the identifier
             fn = _reference(key, value)
             return AblationLine(lineno, raw, key, (fn,), identifier=fn.rsplit(".", 1)[-1])

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from maggy.searchspace import Searchspace
-from maggy_jupyter.magics._lines import scan_lines
+from maggy_jupyter.magics._lines import scan_lines, unquoted
 
 __all__ = [
     "ParamLine",
@@ -110,29 +109,9 @@ def parse_value(token: str) -> Any:
     return _KEYWORDS.get(token, token)
 
 
-def _unquoted(text: str) -> Iterator[tuple[int, str]]:
-    """``(index, char)`` for every character outside quotes; raises ValueError for an unclosed quote."""
-    quote = ""
-    escaped = False
-    for i, ch in enumerate(text):
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        else:
-            yield i, ch
-    if quote:
-        raise ValueError(f"unclosed quote {quote}")
-
-
 def _find(text: str, char: str) -> int:
     """Index of the first ``char`` outside quotes in ``text``, or -1."""
-    return next((i for i, ch in _unquoted(text) if ch == char), -1)
+    return next((i for i, ch in unquoted(text) if ch == char), -1)
 
 
 def parse_values(text: str) -> list[Any]:
@@ -151,7 +130,7 @@ def parse_values(text: str) -> list[Any]:
     if not text.strip():
         return []
     cuts = [-1]
-    for i, ch in _unquoted(text):
+    for i, ch in unquoted(text):
         if ch == ",":
             cuts.append(i)
         elif ch in "[]":

@@ -43,11 +43,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from maggy._rng import SeedLike, as_generator
-from maggy.optimizer._encoding import Encoder, config_key
-from maggy.optimizer._history import Observations, Pending, draw_new, space_size
-from maggy.optimizer.base import FINISHED, AbstractOptimizer, _Sentinel
-from maggy.trial import Trial
+from maggy._rng import SeedLike
+from maggy.optimizer._encoding import config_key
+from maggy.optimizer._history import draw_new
+from maggy.optimizer._model_based import ModelBasedOptimizer
 
 if TYPE_CHECKING:
     from maggy.optimizer._gp_model import GaussianProcess
@@ -65,7 +64,7 @@ _COLD_EVERY = (
 )
 
 
-class GP(AbstractOptimizer):
+class GP(ModelBasedOptimizer):
     """Gaussian-process Bayesian optimization with expected improvement; see the module docstring.
 
     ``n_startup`` (int >= 1): random configurations until this many results are usable;
@@ -86,41 +85,17 @@ class GP(AbstractOptimizer):
         except ImportError as exc:  # scipy missing
             raise ImportError(f"optimizer 'gp' needs scipy ({exc}); install it: pip install scipy") from exc
         self._blas = _one_blas_thread()
-        if self.seed is not None:
-            self.rng = as_generator(self.seed)
-        self._encoder = Encoder(self.searchspace)
-        self._size = space_size(self.searchspace)
-        self._history = Observations(self._encoder, self.direction)
-        self._pending = Pending()
-        self._seen: set[str] = set()
-        self._suggested = 0
+        super().initialize()
         self._theta: np.ndarray | None = None  # last fit, to warm-start the next
         self._fits = 0
-
-    def planned_trials(self) -> int:
-        return self.num_trials if self._size is None else min(self.num_trials, self._size)
-
-    def suggest(self) -> dict[str, Any] | _Sentinel:
-        if self._suggested >= self.planned_trials():
-            return FINISHED
-        if len(self._history) < self.n_startup:
-            params = draw_new(self.searchspace, self.rng, self._seen)
-        else:
-            with self._blas():
-                params = self._from_model()
-        self._pending.add(params)
-        self._seen.add(config_key(params))
-        self._suggested += 1
-        return params
-
-    def on_trial_finished(self, trial: Trial) -> None:
-        super().on_trial_finished(trial)
-        self._history.add(trial)
-        self._pending.pop(trial.params)
 
     # -- the model step -------------------------------------------------------------------------
 
     def _from_model(self) -> dict[str, Any]:
+        with self._blas():
+            return self._fit_and_pick()
+
+    def _fit_and_pick(self) -> dict[str, Any]:
         losses = self._history.losses()
         keep = _cap(losses, self.max_observations)
         x = self._join(*self._history.rows(keep))

@@ -36,18 +36,17 @@ from typing import Any
 
 import numpy as np
 
-from maggy._rng import SeedLike, as_generator
-from maggy.optimizer._encoding import Encoder, config_key
-from maggy.optimizer._history import Observations, Pending, draw_new, space_size
+from maggy._rng import SeedLike
+from maggy.optimizer._encoding import config_key
+from maggy.optimizer._history import draw_new
+from maggy.optimizer._model_based import ModelBasedOptimizer
 from maggy.optimizer._parzen import ParzenEstimator
-from maggy.optimizer.base import FINISHED, AbstractOptimizer, _Sentinel
-from maggy.trial import Trial
 
 #: Optuna's default split: the best 10% are "good", but never more than this many.
 _MAX_BELOW = 25
 
 
-class TPE(AbstractOptimizer):
+class TPE(ModelBasedOptimizer):
     """Tree-structured Parzen estimator; see the module docstring.
 
     ``n_startup`` (int >= 1): random configurations until this many results are usable;
@@ -61,36 +60,6 @@ class TPE(AbstractOptimizer):
         self.n_startup = int(n_startup)
         self.n_candidates = int(n_candidates)
         self.seed = seed
-
-    def initialize(self) -> None:
-        if self.seed is not None:
-            self.rng = as_generator(self.seed)
-        self._encoder = Encoder(self.searchspace)
-        self._size = space_size(self.searchspace)
-        self._history = Observations(self._encoder, self.direction)
-        self._pending = Pending()
-        self._seen: set[str] = set()
-        self._suggested = 0
-
-    def planned_trials(self) -> int:
-        return self.num_trials if self._size is None else min(self.num_trials, self._size)
-
-    def suggest(self) -> dict[str, Any] | _Sentinel:
-        if self._suggested >= self.planned_trials():
-            return FINISHED
-        if len(self._history) < self.n_startup:
-            params = draw_new(self.searchspace, self.rng, self._seen)
-        else:
-            params = self._from_model()
-        self._pending.add(params)
-        self._seen.add(config_key(params))
-        self._suggested += 1
-        return params
-
-    def on_trial_finished(self, trial: Trial) -> None:
-        super().on_trial_finished(trial)
-        self._history.add(trial)
-        self._pending.pop(trial.params)
 
     def _from_model(self) -> dict[str, Any]:
         ranked = np.argsort(self._history.losses(), kind="stable")  # equal losses keep finish order
