@@ -12,6 +12,7 @@ callback, a comm handler); listeners run on the driver's dispatcher thread.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -73,14 +74,21 @@ Waiter = Callable[[threading.Event], None]
 def discover() -> list[Any]:
     """Instantiate every installed frontend whose ``active()`` is true (broken ones are logged)."""
     found = []
-    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+    for name, load in _entry_points():
         try:
-            frontend = entry.load()()
+            frontend = load()()
             if frontend.active():
                 found.append(frontend)
         except Exception:
-            log.exception("maggy: frontend %s failed to load; continuing without it", entry.name)
+            log.exception("maggy: frontend %s failed to load; continuing without it", name)
     return found
+
+
+@functools.cache
+def _entry_points() -> tuple[tuple[str, Callable[[], Any]], ...]:
+    # Scanning every installed distribution's metadata takes tens of milliseconds; what is
+    # installed does not change while a process runs, so each lagom call after the first skips it.
+    return tuple((entry.name, entry.load) for entry in metadata.entry_points(group=ENTRY_POINT_GROUP))
 
 
 def plain_wait(done: threading.Event, poll: float = 0.05) -> None:
