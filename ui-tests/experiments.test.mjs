@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { notebook, REPO, startJupyterLab, storedTrials } from './lib/jupyter.mjs';
+import { CHROMIUM_ARGS, notebook, REPO, startJupyterLab, storedTrials } from './lib/jupyter.mjs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = join(REPO, 'test-artifacts', 'ui');
@@ -61,16 +61,7 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-dev-shm-usage'
-    ]
+    args: CHROMIUM_ARGS
   });
   page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
   page.on('pageerror', err => console.log('[page error]', err.message));

@@ -12,7 +12,7 @@ import { join, relative } from 'node:path';
 
 import { chromium } from 'playwright-core';
 
-import { notebook, REPO, startJupyterLab, storedTrials } from './lib/jupyter.mjs';
+import { CHROMIUM_ARGS, notebook, REPO, startJupyterLab, storedTrials } from './lib/jupyter.mjs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const OUT = join(REPO, 'docs', 'images');
@@ -130,17 +130,7 @@ async function main() {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-dev-shm-usage',
-        '--hide-scrollbars'
-      ]
+      args: [...CHROMIUM_ARGS, '--hide-scrollbars']
     });
     page = await browser.newPage({ viewport: VIEWPORT });
     page.on('pageerror', err => console.log('[page error]', err.message));

@@ -49,3 +49,28 @@ def unquoted(text: str) -> Iterator[tuple[int, str]]:
             yield i, ch
     if quote:
         raise ValueError(f"unclosed quote {quote}")
+
+
+def split_list(text: str, forbidden: str, what: str) -> list[str]:
+    """The raw items of ``[a, 'b, c', d]`` (brackets optional), split at commas outside quotes.
+
+    ``forbidden`` characters outside quotes are refused; ``what`` names the list in messages.
+    ValueError for unbalanced brackets or quotes; the empty string (or ``[]``) gives ``[]``.
+    """
+    text = text.strip()
+    if text.startswith("["):
+        if not text.endswith("]"):
+            raise ValueError(f"missing ']' at the end of the {what}")
+        text = text[1:-1]
+    elif text.endswith("]"):
+        raise ValueError(f"missing '[' at the start of the {what}")
+    if not text.strip():
+        return []
+    cuts = [-1]
+    for i, ch in unquoted(text):
+        if ch == ",":
+            cuts.append(i)
+        elif ch in forbidden:
+            raise ValueError(f"unexpected {ch!r} in the {what} (quote items that contain it)")
+    cuts.append(len(text))
+    return [text[a + 1 : b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]

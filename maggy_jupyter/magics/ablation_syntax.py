@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from maggy.ablation import AblationStudy
-from maggy_jupyter.magics._lines import scan_lines, unquoted
+from maggy_jupyter.magics._lines import scan_lines, split_list, unquoted
 
 __all__ = [
     "BASE_MODEL",
@@ -159,23 +159,7 @@ def parse_names(text: str) -> list[str]:
     Commas inside quotes do not split. ValueError for unbalanced brackets or quotes and for empty
     names; the empty string (or ``[]``) gives ``[]``.
     """
-    text = text.strip()
-    if text.startswith("["):
-        if not text.endswith("]"):
-            raise ValueError("missing ']' at the end of the list")
-        text = text[1:-1]
-    elif text.endswith("]"):
-        raise ValueError("missing '[' at the start of the list")
-    if not text.strip():
-        return []
-    cuts = [-1]
-    for i, ch in unquoted(text):
-        if ch == ",":
-            cuts.append(i)
-        elif ch in "[]=":
-            raise ValueError(f"unexpected {ch!r} in the list (quote names that contain it)")
-    cuts.append(len(text))
-    return [_name(text[a + 1 : b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    return [_name(item) for item in split_list(text, "[]=", "list")]
 
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from maggy.searchspace import Searchspace
-from maggy_jupyter.magics._lines import scan_lines, unquoted
+from maggy_jupyter.magics._lines import scan_lines, split_list, unquoted
 
 __all__ = [
     "ParamLine",
@@ -120,23 +120,7 @@ def parse_values(text: str) -> list[Any]:
     Commas inside quotes do not split. Raises ValueError for unbalanced brackets or quotes and for
     empty items; ``[]`` and the empty string give ``[]``.
     """
-    text = text.strip()
-    if text.startswith("["):
-        if not text.endswith("]"):
-            raise ValueError("missing ']' at the end of the value list")
-        text = text[1:-1]
-    elif text.endswith("]"):
-        raise ValueError("missing '[' at the start of the value list")
-    if not text.strip():
-        return []
-    cuts = [-1]
-    for i, ch in unquoted(text):
-        if ch == ",":
-            cuts.append(i)
-        elif ch in "[]":
-            raise ValueError(f"unexpected {ch!r} inside the value list (quote values that contain brackets)")
-    cuts.append(len(text))
-    return [parse_value(text[a + 1 : b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    return [parse_value(item) for item in split_list(text, "[]", "value list")]
 
 
 def _strip_comment(line: str) -> str:
