@@ -30,21 +30,30 @@ def toy_budget(x, lr, k, act, budget):
     return toy(x, lr, k, act) - 3.0 / budget
 
 
-def run(fn, tmp_path, **kwargs):
+def run(fn, tmp_path, num_workers=2, **kwargs):
     store_path = str(tmp_path / "s.db")
     result = experiment.lagom(
-        fn, num_workers=2, progress=False, store=store_path, searchspace=SPACE, **kwargs
+        fn, num_workers=num_workers, progress=False, store=store_path, searchspace=SPACE, **kwargs
     )
     return result, open_store(store_path).get_trials(result["experiment_id"])
 
 
 @pytest.mark.parametrize("name", ["tpe", "gp"])
-def test_model_based_optimizers_run_and_improve(tmp_path, name):
+def test_model_based_optimizers_run_in_parallel_without_repeats(tmp_path, name):
     result, trials = run(toy, tmp_path, optimizer=name, num_trials=20, seed=1)
     assert result["num_trials"] == 20 and result["errors"] == 0
     assert all(t.state is TrialState.FINISHED and t.budget is None for t in trials)
-    assert len({tuple(sorted(t.params.items())) for t in trials}) == 20  # parallel workers, no repeats
-    assert result["best_val"] == max(result["metric_list"]) > -3.0
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == 20  # pending trials are not re-proposed
+    assert result["best_val"] == max(result["metric_list"])
+
+
+@pytest.mark.parametrize(("name", "floor"), [("tpe", -2.0), ("gp", -0.1)])
+def test_model_based_optimizers_improve_on_a_seeded_single_worker_run(tmp_path, name, floor):
+    # One worker makes the run deterministic (same seed, same suggestions); with two the order in
+    # which results arrive varies and so does the best value, which made a threshold flaky.
+    # Seeds 1-5 reach >= -1.8 (tpe) and >= -0.08 (gp); random search over seeds 1-7: median -2.2, worst -4.
+    result, _ = run(toy, tmp_path, num_workers=1, optimizer=name, num_trials=20, seed=1)
+    assert result["best_val"] > floor
 
 
 @pytest.mark.parametrize("name", ["asha", "hyperband"])
