@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from maggy.optimizer._parzen import ParzenEstimator, _ndtr, _neighbour_bandwidths
+from maggy.optimizer._parzen import BANDWIDTH_FACTOR, ParzenEstimator, _ndtr, _neighbour_bandwidths
 
 
 def test_neighbour_bandwidths_follow_optuna_rule() -> None:
@@ -15,6 +15,13 @@ def test_neighbour_bandwidths_follow_optuna_rule() -> None:
     same = np.full((3, 1), 0.5)
     assert _neighbour_bandwidths(same)[:, 0].tolist() == pytest.approx([0.2] * 3)  # clipped to 1/(m+2)
     assert _neighbour_bandwidths(np.zeros((0, 2))).shape == (0, 2)
+
+
+def test_observation_kernels_are_the_neighbour_gaps_narrowed_and_the_prior_stays_wide() -> None:
+    u = np.array([[0.1, 0.9], [0.5, 0.2], [0.6, 0.4]])
+    est = ParzenEstimator(u, np.zeros((3, 0), dtype=int), [])
+    assert est.sigmas[:3] == pytest.approx(BANDWIDTH_FACTOR * _neighbour_bandwidths(u))
+    assert est.sigmas[3].tolist() == [1.0, 1.0] and est.mus[3].tolist() == [0.5, 0.5]
 
 
 def test_log_pdf_is_a_density_on_the_unit_interval_times_categories() -> None:
