@@ -7,18 +7,18 @@ import numbers
 from collections.abc import Sequence
 
 from maggy.earlystop.base import EarlyStopPolicy
-from maggy.earlystop.median import best_and_references
+from maggy.earlystop.median import latest_and_references
 from maggy.trial import Trial
 
 
 class PercentileStoppingRule(EarlyStopPolicy):
-    """Stop a running trial whose best value so far is worse than the ``percentile``-th best of the
-    running averages of the finished trials at the same step.
+    """Stop a running trial whose latest value is worse than the ``percentile``-th best of the
+    finished trials' values at the same step.
 
     ``percentile`` counts from the best (as Optuna's PercentilePruner): 25.0 keeps a trial only while
     it is within the top quarter, 50.0 is :class:`~maggy.earlystop.MedianStoppingRule` exactly (same
-    references, same running averages, ties not stopped), 75.0 stops only the bottom quarter.
-    With the references' running averages sorted from best to worst, the cut is interpolated
+    references, same values, ties not stopped), 75.0 stops only the bottom quarter.
+    With the references' values sorted from best to worst, the cut is interpolated
     linearly between neighbours (numpy's default percentile). Everything else (which trials are
     references, which step, NaN handling) is the median rule's. ``es_policy='percentile'`` uses
     the default 25.0; pass ``PercentileStoppingRule(percentile=...)`` for another.
@@ -36,13 +36,13 @@ class PercentileStoppingRule(EarlyStopPolicy):
         self.percentile: float = float(percentile)
 
     def should_stop(self, running: Trial, finished: Sequence[Trial], direction: str) -> bool:
-        judged = best_and_references(running, finished, direction)
+        judged = latest_and_references(running, finished, direction)
         if judged is None:
             return False
-        best, averages = judged
-        ranked = sorted(averages, reverse=direction == "max")  # best first
+        latest, references = judged
+        ranked = sorted(references, reverse=direction == "max")  # best first
         cut = _interpolate(ranked, self.percentile)
-        return best < cut if direction == "max" else best > cut
+        return latest < cut if direction == "max" else latest > cut
 
     @property
     def name(self) -> str:

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from maggy.earlystop import MedianStoppingRule
-from maggy.earlystop.median import running_average
+from maggy.earlystop.median import value_at
 from maggy.trial import Trial, TrialState
 
 RULE = MedianStoppingRule()
@@ -25,21 +25,21 @@ def curve(values: list[float]) -> list[list[float]]:
     return [[step, v] for step, v in enumerate(values)]
 
 
-# Three finished references; running averages at step 2: 2.0, 4.0, 6.0 -> median 4.0.
+# Three finished references; values at step 2: 3, 5, 7 -> median 5.0.
 MAX_REFS = [trial(1, curve([1, 2, 3, 9])), trial(2, curve([3, 4, 5])), trial(3, curve([5, 6, 7, 1]))]
-# The same curves negated for direction 'min': averages -2, -4, -6 -> median -4.
+# The same curves negated for direction 'min': values -3, -5, -7 -> median -5.
 MIN_REFS = [trial(t.trial_id, [[s, -v] for s, v in t.history]) for t in MAX_REFS]
 
 
 @pytest.mark.parametrize(
     ("direction", "refs", "values", "stop"),
     [
-        ("max", MAX_REFS, [1, 2, 3.9], True),  # best 3.9 < median 4.0
-        ("max", MAX_REFS, [1, 2, 4.0], False),  # equal is not worse
-        ("max", MAX_REFS, [0, 5, 1], False),  # best so far counts, not the latest value
-        ("min", MIN_REFS, [-1, -2, -3.9], True),  # best -3.9 > median -4.0
-        ("min", MIN_REFS, [-1, -2, -4.0], False),
-        ("min", MIN_REFS, [0, -5, -1], False),
+        ("max", MAX_REFS, [1, 2, 4.9], True),  # latest 4.9 < median 5.0
+        ("max", MAX_REFS, [1, 2, 5.0], False),  # equal is not worse
+        ("max", MAX_REFS, [0, 9, 1], True),  # the latest value counts, not the best so far
+        ("min", MIN_REFS, [-1, -2, -4.9], True),  # latest -4.9 > median -5.0
+        ("min", MIN_REFS, [-1, -2, -5.0], False),
+        ("min", MIN_REFS, [0, -9, -1], True),
     ],
 )
 def test_stops_only_when_strictly_worse_than_median(
@@ -48,48 +48,55 @@ def test_stops_only_when_strictly_worse_than_median(
     assert RULE.should_stop(running(curve(values)), refs, direction) is stop
 
 
-def test_median_uses_running_averages_not_final_values() -> None:
-    # Final values 9 and 1 would give a different median; the averages up to step 1 are 1.5, 3.5, 5.5.
-    assert RULE.should_stop(running(curve([0, 3.4])), MAX_REFS, "max") is True
-    assert RULE.should_stop(running(curve([0, 3.5])), MAX_REFS, "max") is False
+def test_median_uses_values_at_the_same_step_not_final_values() -> None:
+    # Final values 9, 5 and 1 would give median 5; the values at step 1 are 2, 4, 6.
+    assert RULE.should_stop(running(curve([0, 3.9])), MAX_REFS, "max") is True
+    assert RULE.should_stop(running(curve([0, 4.0])), MAX_REFS, "max") is False
 
 
 def test_worse_only_at_an_early_step() -> None:
-    # At step 0 the references' averages are 1, 3, 5 (median 3); the trial starts at 2 (worse) ...
+    # At step 0 the references' values are 1, 3, 5 (median 3); the trial starts at 2 (worse) ...
     early = running([[0, 2.0]])
     assert RULE.should_stop(early, MAX_REFS, "max") is True
-    # ... but has caught up by step 2 (best 4.5 vs median 4.0), so it is no longer stopped.
-    later = running([[0, 2.0], [1, 3.0], [2, 4.5]])
+    # ... but has caught up by step 2 (5.5 vs median 5.0), so it is no longer stopped.
+    later = running([[0, 2.0], [1, 3.0], [2, 5.5]])
     assert RULE.should_stop(later, MAX_REFS, "max") is False
     # Same story for 'min'.
     assert RULE.should_stop(running([[0, -2.0]]), MIN_REFS, "min") is True
-    assert RULE.should_stop(running([[0, -2.0], [1, -3.0], [2, -4.5]]), MIN_REFS, "min") is False
+    assert RULE.should_stop(running([[0, -2.0], [1, -3.0], [2, -5.5]]), MIN_REFS, "min") is False
 
 
 def test_unaligned_steps() -> None:
     # References report at different steps; the running trial is at step 25.
     refs = [
-        trial(1, [[10, 1.0], [20, 3.0], [30, 5.0]]),  # mean of steps <= 25: 2.0
-        trial(2, [[5, 2.0], [15, 4.0], [25, 6.0]]),  # mean of steps <= 25: 4.0
-        trial(3, [[0, 9.0], [40, 9.0]]),  # mean of steps <= 25: 9.0 (reaches 40 >= 25)
-        trial(4, [[10, 100.0], [24, 100.0]]),  # ended before 25: its whole-curve mean, 100.0
-        trial(5, [[30, 100.0]]),  # reaches 25 but nothing at or before it: ignored
+        trial(1, [[10, 1.0], [20, 3.0], [30, 5.0]]),  # highest step <= 25 is 20: 3.0
+        trial(2, [[5, 2.0], [15, 4.0], [25, 6.0]]),  # at 25: 6.0
+        trial(3, [[0, 9.0], [40, 1.0]]),  # highest step <= 25 is 0: 9.0
+        trial(4, [[10, 100.0], [24, 100.0]]),  # finished before 25: its last value, 100.0
+        trial(5, [[30, 100.0]]),  # nothing at or before 25: ignored
     ]
-    assert running_average(refs[0], 25) == 2.0
-    assert running_average(refs[2], 25) == 9.0
-    assert running_average(refs[3], 25) == 100.0
-    assert running_average(refs[4], 25) is None
-    # median(2, 4, 9, 100) = 6.5
-    assert RULE.should_stop(running([[12, 3.0], [25, 6.4]]), refs, "max") is True
-    assert RULE.should_stop(running([[12, 3.0], [25, 6.5]]), refs, "max") is False
+    assert [value_at(t, 25) for t in refs] == [3.0, 6.0, 9.0, 100.0, None]
+    # median(3, 6, 9, 100) = 7.5
+    assert RULE.should_stop(running([[12, 30.0], [25, 7.4]]), refs, "max") is True
+    assert RULE.should_stop(running([[12, 3.0], [25, 7.5]]), refs, "max") is False
     neg = [trial(t.trial_id, [[s, -v] for s, v in t.history]) for t in refs]
-    assert RULE.should_stop(running([[12, -3.0], [25, -6.4]]), neg, "min") is True
-    assert RULE.should_stop(running([[12, -3.0], [25, -6.5]]), neg, "min") is False
+    assert RULE.should_stop(running([[12, -30.0], [25, -7.4]]), neg, "min") is True
+    assert RULE.should_stop(running([[12, -3.0], [25, -7.5]]), neg, "min") is False
+
+
+def test_an_early_stopped_reference_counts_only_up_to_where_it_was_stopped() -> None:
+    stopped = trial(4, curve([0.0, 0.0]), TrialState.EARLY_STOPPED)  # stopped after step 1
+    assert value_at(stopped, 1) == 0.0 and value_at(stopped, 2) is None
+    # At step 1 it is a reference (median of 2, 4, 6, 0 = 3) ...
+    assert RULE.should_stop(running(curve([0, 2.9])), [*MAX_REFS, stopped], "max") is True
+    # ... at step 2 it is not: median of 3, 5, 7 stays 5 instead of dropping to 4.
+    assert RULE.should_stop(running(curve([0, 0, 4.5])), [*MAX_REFS, stopped], "max") is True
 
 
 def test_latest_step_is_the_highest_even_if_points_arrive_out_of_order() -> None:
-    # Highest step 2 -> median 4.0; a later-arriving step-1 point must not shift the comparison to step 1.
-    assert RULE.should_stop(running([[0, 1.0], [2, 3.9], [1, 2.0]]), MAX_REFS, "max") is True
+    # Highest step 2 (value 4.9 < median 5.0); a later-arriving step-1 point is not the latest.
+    assert RULE.should_stop(running([[0, 1.0], [2, 4.9], [1, 9.0]]), MAX_REFS, "max") is True
+    assert RULE.should_stop(running([[0, 1.0], [2, 5.1], [1, 0.0]]), MAX_REFS, "max") is False
 
 
 def test_even_number_of_references_uses_the_mean_of_the_middle_two() -> None:
@@ -124,9 +131,11 @@ def test_no_references_or_empty_history_never_stops() -> None:
 
 
 def test_nan_points_are_ignored() -> None:
-    refs = [trial(1, [[0, 1.0], [1, math.nan], [2, 3.0]])]  # average at 2 = 2.0
-    assert running_average(refs[0], 2) == 2.0
-    assert RULE.should_stop(running([[0, math.nan], [2, 1.9]]), refs, "max") is True
+    refs = [trial(1, [[0, 1.0], [1, 3.0], [2, math.nan]])]  # at step 2: the value at step 1, 3.0
+    assert value_at(refs[0], 2) == 3.0
+    assert RULE.should_stop(running([[0, math.nan], [2, 2.9]]), refs, "max") is True
+    # the latest comparable point is 2.0 at step 0, where the reference had 1.0
+    assert RULE.should_stop(running([[0, 2.0], [2, math.nan]]), refs, "max") is False
     assert RULE.should_stop(running([[0, math.nan]]), refs, "max") is False  # nothing comparable yet
 
 
