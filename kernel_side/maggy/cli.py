@@ -122,6 +122,14 @@ def _open_required(args: argparse.Namespace) -> ExperimentStore:
     return store
 
 
+def _close_abandoned(store: ExperimentStore, records: Sequence[ExperimentRecord]) -> None:
+    """Close experiments whose driver died (a killed kernel) before showing them: FAILED, with
+    their running trials LOST (maggy.core.recovery)."""
+    from maggy.core.recovery import close_abandoned
+
+    close_abandoned(store, records)
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     store = _open(args)
     if store is None:
@@ -132,6 +140,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         # One more than shown, to know whether to say that there are more.
         records = store.list_experiments(None if limit is None else limit + 1)
         more = limit is not None and len(records) > limit
+        _close_abandoned(store, records[:limit])
         rows = []
         for rec in records[:limit]:
             trials = store.get_trials(rec.experiment_id)
@@ -151,6 +160,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     with _open_required(args) as store:
         rec = store.get_experiment(args.id)
+        _close_abandoned(store, [rec])
         trials = store.get_trials(rec.experiment_id)
     if args.trial is not None:
         match = [t for t in trials if t.trial_id == args.trial]
@@ -306,6 +316,7 @@ def _write_csv(out: TextIO, trials: Sequence[Trial]) -> None:
 def _cmd_export(args: argparse.Namespace) -> int:
     with _open_required(args) as store:
         rec = store.get_experiment(args.id)
+        _close_abandoned(store, [rec])
         trials = store.get_trials(rec.experiment_id)
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
     try:

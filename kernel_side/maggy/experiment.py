@@ -22,6 +22,7 @@ from maggy.backends.base import Backend
 from maggy.core import events as ev
 from maggy.core import validation as check
 from maggy.core.driver_core import DriverConfig, DriverCore
+from maggy.core.recovery import driver_identity
 from maggy.core.run import ExperimentRun
 from maggy.earlystop import EarlyStopPolicy, NoStopping, get_policy
 from maggy.optimizer import get_optimizer
@@ -246,6 +247,7 @@ def _build(
             "trial_timeout": v.timeout,
             "backend": runner.name,
             "num_trials_asked": v.trials_asked,
+            "driver": driver_identity(),  # lets a later look close it if this process dies
         }
         experiment_id = new_experiment_id()
         core = DriverCore(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -72,6 +72,16 @@ class Trial:
 
     def last_value(self) -> float | None:
         return self.history[-1][1] if self.history else None
+
+    def copy(self) -> Trial:
+        """A copy whose lists and dicts (params, history, logs, info) are the copy's own."""
+        return replace(
+            self,
+            params=dict(self.params),
+            history=[list(p) for p in self.history],
+            logs=list(self.logs),
+            info=dict(self.info),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

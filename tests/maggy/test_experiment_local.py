@@ -19,6 +19,7 @@ import time
 import pytest
 
 from maggy import Searchspace, experiment
+from maggy.cli import main as cli_main
 from maggy.core import events as ev
 from maggy.optimizer import GridSearch
 from maggy.store import open_store
@@ -251,12 +252,8 @@ def _worker_pids_with(marker: str) -> list[int]:
     return pids
 
 
-def test_keyboard_interrupt_stops_workers_and_keeps_what_finished(tmp_path):
-    store_path = str(tmp_path / "store.db")
-    marker = f"MAGGY_TEST_MARKER_{os.getpid()}_{time.time_ns()}"
-    env = dict(os.environ, **{marker: "1"})
-    proc = subprocess.Popen([sys.executable, "-c", INTERRUPT_SCRIPT, store_path], env=env)
-    store = open_store(store_path)
+def _wait_for_two_finished_and_one_running(store) -> None:
+    """Until INTERRUPT_SCRIPT's experiment has trials 0 and 1 FINISHED and one RUNNING (30 s)."""
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -270,6 +267,51 @@ def test_keyboard_interrupt_stops_workers_and_keeps_what_finished(tmp_path):
             break
         time.sleep(0.1)
     time.sleep(0.5)  # let the running trials send a few heartbeats
+
+
+def test_a_killed_driver_leaves_no_experiment_running_and_loses_nothing_finished(tmp_path, capsys):
+    # kill -9 of the notebook kernel: no finally block runs. The workers notice the lost driver
+    # and exit; the next look at the store (the CLI, or a new lagom) closes the experiment.
+    store_path = str(tmp_path / "store.db")
+    marker = f"MAGGY_TEST_MARKER_{os.getpid()}_{time.time_ns()}"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPT_SCRIPT, store_path], env=dict(os.environ, **{marker: "1"})
+    )
+    store = open_store(store_path)
+    _wait_for_two_finished_and_one_running(store)
+    deadline = time.time() + 10  # until a running trial's progress was saved (every 2 s)
+    while time.time() < deadline and not any(
+        t.state is TrialState.RUNNING and t.history
+        for t in store.get_trials(store.list_experiments()[0].experiment_id)
+    ):
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait(timeout=10)
+    exp_id = store.list_experiments()[0].experiment_id
+    assert store.get_experiment(exp_id).status == "RUNNING"  # as the killed driver left it
+
+    assert cli_main(["experiments", "list", "--store", store_path]) == 0
+    assert "FAILED" in capsys.readouterr().out
+    exp = store.get_experiment(exp_id)
+    trials = store.get_trials(exp_id)
+    assert exp.status == "FAILED" and exp.end is not None and exp.end >= exp.start
+    assert [t.state for t in trials[:2]] == [TrialState.FINISHED, TrialState.FINISHED]
+    lost = [t for t in trials if t.state is TrialState.LOST]
+    assert lost and all(t.history and "driver process" in (t.error or "") for t in lost)
+    assert exp.result is not None and exp.result["best_val"] == 1.0 and exp.result["lost"] == len(lost)
+    deadline = time.time() + 10
+    while _worker_pids_with(marker) and time.time() < deadline:
+        time.sleep(0.1)
+    assert _worker_pids_with(marker) == []  # the workers left on their own
+
+
+def test_keyboard_interrupt_stops_workers_and_keeps_what_finished(tmp_path):
+    store_path = str(tmp_path / "store.db")
+    marker = f"MAGGY_TEST_MARKER_{os.getpid()}_{time.time_ns()}"
+    env = dict(os.environ, **{marker: "1"})
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPT_SCRIPT, store_path], env=env)
+    store = open_store(store_path)
+    _wait_for_two_finished_and_one_running(store)
     assert len(_worker_pids_with(marker)) == 2
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=20) == 42

@@ -21,7 +21,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from maggy.core import events as ev
@@ -302,7 +302,7 @@ class DriverCore:
                 trial.info.update(self._workers[worker_id].info)
                 transition(trial, TrialState.RUNNING, now=self.clock())
                 self._workers[worker_id].trial_id = trial.trial_id
-                self._emit(ev.TrialStarted(self.config.experiment_id, _snapshot(trial)))
+                self._emit(ev.TrialStarted(self.config.experiment_id, trial.copy()))
                 return messages.trial(trial.trial_id, trial.params, trial.budget)
             if self._no_more_suggestions() and not self._retry_queue:
                 self._check_done()
@@ -360,7 +360,7 @@ class DriverCore:
     def _finish(self, trial: Trial, state: TrialState) -> None:
         transition(trial, state, now=self.clock())
         self._stop_reasons.pop(trial.trial_id, None)
-        snapshot = _snapshot(trial)
+        snapshot = trial.copy()
         retried = state is TrialState.LOST and self._schedule_retry(trial)
         if not retried:
             try:
@@ -410,7 +410,7 @@ class DriverCore:
     def snapshot_trials(self) -> list[Trial]:
         """Copies of every trial, by id (safe to use outside the lock)."""
         with self._cond:
-            return [_snapshot(t) for t in sorted(self.trials.values(), key=lambda t: t.trial_id)]
+            return [t.copy() for t in sorted(self.trials.values(), key=lambda t: t.trial_id)]
 
     def has_registered(self, worker_id: str, attempt: int) -> bool:
         """Whether that start of that worker reached the driver (backends detect crash loops)."""
@@ -426,16 +426,6 @@ class DriverCore:
     def running_count(self) -> int:
         with self._cond:
             return sum(1 for t in self.trials.values() if t.state is TrialState.RUNNING)
-
-
-def _snapshot(trial: Trial) -> Trial:
-    return replace(
-        trial,
-        params=dict(trial.params),
-        history=[list(p) for p in trial.history],
-        logs=list(trial.logs),
-        info=dict(trial.info),
-    )
 
 
 def _as_metric(value: Any) -> float | None:

@@ -19,6 +19,7 @@ from maggy.backends.base import DEFAULT_DRIVER_HOST, Backend, Supervision
 from maggy.core import events as ev
 from maggy.core.driver import Driver
 from maggy.core.driver_core import DriverCore
+from maggy.core.recovery import close_abandoned
 from maggy.core.result import build_result
 from maggy.core.store_writer import StoreWriter
 from maggy.frontend import ExperimentHandle, discover, plain_wait
@@ -121,6 +122,8 @@ class ExperimentRun:
             self.bus.subscribe(ConsoleProgress(self.record.direction, self.record.num_trials))
         for listener in self._listeners:
             self.bus.subscribe(listener)
+        # Experiments left RUNNING by a driver that died (killed kernel) are closed as FAILED.
+        close_abandoned(self.store, self.store.list_experiments())
         self.store.create_experiment(self.record)
         num_workers = self.runner.worker_count(self.record.num_trials)
         secret = new_secret()  # fresh per experiment; reaches workers only through the backend's channel
