@@ -44,7 +44,11 @@ def list_experiments(bridge: Bridge, comm: Any, data: dict[str, Any]) -> dict[st
     stored: list[dict[str, Any]] = []
     try:
         with _open_store(bridge) as store:
-            for record in store.list_experiments(limit=limit):
+            from maggy.core.recovery import close_abandoned
+
+            records = store.list_experiments(limit=limit)
+            close_abandoned(store, records)  # left RUNNING by a killed kernel: shown as FAILED
+            for record in records:
                 if record.experiment_id not in seen:
                     stored.append(_stored_summary(record))
     except Exception as exc:
@@ -159,12 +163,15 @@ def _open_store(bridge: Bridge) -> Any:
 
 
 def _stored_record(store: Any, id_or_prefix: str) -> Any:
+    from maggy.core.recovery import close_abandoned
     from maggy.store import ExperimentNotFound
 
     try:
-        return store.get_experiment(id_or_prefix)
+        record = store.get_experiment(id_or_prefix)
     except ExperimentNotFound as exc:
         raise wire.BadRequest(str(exc)) from None
+    close_abandoned(store, [record])  # left RUNNING by a killed kernel: shown as FAILED
+    return record
 
 
 def _stored_summary(record: Any) -> dict[str, Any]:

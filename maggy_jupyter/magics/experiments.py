@@ -19,6 +19,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
+from maggy.core.recovery import close_abandoned
 from maggy.store import ExperimentNotFound, ExperimentRecord, default_store_path, open_store
 from maggy.trial import Trial, TrialState
 
@@ -87,6 +88,7 @@ def list_experiments(limit: int | None = 20) -> str:
         with open_store(path) as store:
             records = store.list_experiments(limit + 1 if limit else None)
             more = limit is not None and 0 < limit < len(records)
+            close_abandoned(store, records[: limit or None])  # left RUNNING by a killed kernel
             for rec in records[: limit or None]:
                 trials = store.get_trials(rec.experiment_id)
                 best = _best(trials, rec.direction)
@@ -129,6 +131,7 @@ def show_experiment(experiment_id: str) -> str:
     try:
         with open_store(path) as store:
             rec = store.get_experiment(experiment_id)
+            close_abandoned(store, [rec])
             trials = store.get_trials(rec.experiment_id)
     except ExperimentNotFound as exc:
         raise UsageError(str(exc)) from None

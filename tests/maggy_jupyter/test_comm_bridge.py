@@ -4,6 +4,9 @@ through a recording comm. The real-kernel path is in test_comm_bridge_kernel.py.
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -338,6 +341,26 @@ def test_a_stored_experiment_can_be_opened_and_its_trial_fetched(tmp_path):
     assert snap["trials"][0]["state"] == "STOPPED" and snap["trials"][0]["history"] == [[0, 0.5]]
     got = fe.deliver({"v": 1, "type": "get_trial", "experiment_id": old, "trial_id": 0})
     assert got["trial"]["logs"] == ["x"]
+
+
+def test_an_experiment_left_running_by_a_killed_kernel_is_listed_and_opened_as_failed(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    h = Harness(tmp_path)
+    orphan, orphan_too = "20250101-000000-000002", "20250101-000000-000003"
+    with open_store(h.store_path) as store:
+        for eid in (orphan, orphan_too):
+            rec = _record(eid, "killed")
+            rec.config = {"driver": {"host": socket.gethostname(), "pid": dead.pid}}
+            store.create_experiment(rec)
+            store.save_trial(eid, Trial(0, {"lr": 1}, TrialState.RUNNING, history=[[0, 0.5]], start=11.0))
+    fe = h.frontend_comm()
+    listed = fe.deliver({"v": 1, "type": "list", "request_id": "l", "limit": 1})
+    (shown,) = [e for e in listed["experiments"] if not e["live"]]
+    assert shown["experiment_id"] == orphan_too and shown["status"] == "FAILED"
+    snap = fe.deliver({"v": 1, "type": "subscribe", "experiment_id": orphan})  # not in that list
+    assert snap["experiment"]["status"] == "FAILED"
+    assert snap["trials"][0]["state"] == "LOST" and snap["trials"][0]["history"] == [[0, 0.5]]
 
 
 @pytest.mark.parametrize(
