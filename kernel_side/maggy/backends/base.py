@@ -69,13 +69,18 @@ class Backend(Protocol):
         """Stop every worker; ``graceful`` first lets them leave on their own after DONE."""
 
 
-def pack_training_function(map_fun: Callable[..., Any], destination: str) -> bytes:
-    """cloudpickle ``map_fun`` for ``destination`` (e.g. "worker processes"): functions and
-    closures defined in a notebook work. ValueError, saying what to change, if it cannot be."""
-    import cloudpickle
+def pack_training_function(
+    map_fun: Callable[..., Any], destination: str, dumps: Callable[[Any], bytes] | None = None
+) -> bytes:
+    """Pickle ``map_fun`` for ``destination`` (e.g. "worker processes") with ``dumps`` (default
+    ``cloudpickle.dumps``): functions and closures defined in a notebook work. ValueError, saying
+    what to change, if it cannot be."""
+    if dumps is None:
+        import cloudpickle
 
+        dumps = cloudpickle.dumps
     try:
-        return cloudpickle.dumps(map_fun)
+        return dumps(map_fun)
     except Exception as exc:
         raise ValueError(
             f"the training function cannot be sent to {destination} ({exc}); define it so that "

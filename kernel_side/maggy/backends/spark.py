@@ -11,6 +11,12 @@ trial, no stage barrier. ``collect`` brings back one summary per task (errors as
   tasks are then told ``spark.driver.host``.
 - The secret and the training function travel inside the task closure (Spark's channel), never
   as a job property or description, and never over the RPC wire.
+- Executors need nothing installed but pyspark: the driver's own maggy package (pure Python,
+  stdlib-only on the worker side) is zipped once per process and added to the SparkContext with
+  ``addPyFile``, ahead of any maggy an executor may have, so driver and workers always speak the
+  same protocol; the training function is pickled with pyspark's bundled cloudpickle, so the
+  executors need no cloudpickle either. Only what the training function itself imports must be
+  on the executors.
 - GPUs: see :mod:`maggy.backends.spark_task` (CUDA_VISIBLE_DEVICES from ``TaskContext.resources``).
 - Stopping: :meth:`shutdown` cancels the job group (Spark interrupts the tasks and kills their
   Python workers) and returns once the job has ended.
@@ -35,7 +41,9 @@ import sys
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from maggy.backends.base import Supervision, pack_training_function
@@ -125,8 +133,11 @@ class SparkBackend:
         return max(1, wanted)
 
     def pack(self, map_fun: Callable[..., Any]) -> bytes:
-        """cloudpickle ``map_fun`` (notebook functions and closures work); ValueError if it cannot be."""
-        return pack_training_function(map_fun, "Spark executors")
+        """Pickle ``map_fun`` with pyspark's cloudpickle, which every executor has (notebook
+        functions and closures work); ValueError if it cannot be."""
+        from pyspark import cloudpickle as spark_cloudpickle
+
+        return pack_training_function(map_fun, "Spark executors", spark_cloudpickle.dumps)
 
     def start(
         self,
@@ -152,6 +163,7 @@ class SparkBackend:
             "local_mode": self._sc.master.startswith("local[") or self._sc.master == "local",
         }
         self._supervision = supervision
+        ship_maggy(self._sc)
         description = f"maggy: {num_workers} trial workers for the driver at {host}:{port}"
         # InheritableThread: the job keeps the caller's Spark local properties (e.g. a scheduler
         # pool set in the notebook); the job group set inside it is this thread's alone.
@@ -233,8 +245,8 @@ class SparkBackend:
         reason = str(java.getMessage()) if java is not None else f"{type(exc).__name__}: {exc}"
         reason = reason[:_MAX_REASON]
         hints = []
-        if "No module named 'maggy'" in reason or "No module named 'cloudpickle'" in reason:
-            hints.append("install maggy-jupyter on every executor (same Python version as the driver)")
+        if "No module named 'maggy'" in reason:
+            hints.append("the maggy archive did not reach the executors; install maggy-jupyter on them")
         master = self._sc.master
         if master.startswith("local[") and "," not in master:
             hints.append(f"master {master} never retries a failed task; use local[N,F] to allow F-1 retries")
@@ -249,6 +261,43 @@ class SparkBackend:
                 "an address of this machine that the executors can reach"
             )
         return str(host)
+
+
+#: SparkContexts that already have this process's maggy archive (added once per context).
+_shipped_to: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def ship_maggy(sc: Any) -> None:
+    """Add this process's maggy package to ``sc`` (``addPyFile``), once per SparkContext."""
+    if sc in _shipped_to:
+        return
+    sc.addPyFile(maggy_archive())
+    _shipped_to.add(sc)
+
+
+@functools.cache
+def maggy_archive() -> str:
+    """Path of a zip of the imported maggy package's ``.py`` files, built once per process.
+
+    Named after the package's content hash, so a changed maggy (an editable install) is never
+    confused with an archive Spark already distributed under the same name.
+    """
+    import hashlib
+    import tempfile
+    import zipfile
+
+    import maggy
+
+    package = Path(maggy.__file__).parent
+    sources = sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts)
+    digest = hashlib.sha256()
+    for path in sources:
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    target = Path(tempfile.mkdtemp(prefix="maggy-ship-")) / f"maggy-{digest.hexdigest()[:12]}.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sources:
+            archive.write(path, Path("maggy") / path.relative_to(package))
+    return str(target)
 
 
 def spark_context(spark: Any = None) -> Any:

@@ -22,6 +22,7 @@ Imported on executors only; it imports pyspark inside the function, like every m
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import sys
 import traceback
@@ -44,9 +45,10 @@ _exported_gpus: list[str] | None = None
 def run_task(boot: dict[str, Any], _partition: Iterable[Any]) -> Iterator[dict[str, Any]]:
     """Run the worker loop as worker ``spark-<partition>``; yield one summary of this task.
 
-    ``boot`` holds ``address`` ([host, port]), ``secret`` (bytes), ``map_fun`` (cloudpickled),
-    ``hb_interval`` (seconds), ``sys_path`` (the driver's, appended where missing so functions
-    pickled by reference to the driver's modules import here too) and ``local_mode`` (Spark's
+    ``boot`` holds ``address`` ([host, port]), ``secret`` (bytes), ``map_fun`` (pickled with
+    pyspark's cloudpickle), ``hb_interval`` (seconds), ``sys_path`` (the driver's, appended where
+    missing so functions pickled by reference to the driver's modules import here too; see
+    :func:`_driver_paths`) and ``local_mode`` (Spark's
     master is ``local[...]``: the executor is the driver JVM). The summary: ``worker_id``,
     ``attempt``, ``trials`` (how many ran), ``error`` (traceback text or None) and ``info``.
     """
@@ -87,12 +89,10 @@ def run_task(boot: dict[str, Any], _partition: Iterable[Any]) -> Iterator[dict[s
             # CUDA enumerates fastest-first unless told otherwise, so pin the order to match.
             os.environ["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
             os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
-        sys.path.extend(p for p in boot.get("sys_path", []) if p and p not in sys.path)
-        import cloudpickle
-
+        sys.path.extend(_driver_paths(boot.get("sys_path", [])))
         from maggy.worker.loop import run_worker
 
-        map_fun = cloudpickle.loads(boot["map_fun"])
+        map_fun = pickle.loads(boot["map_fun"])  # pyspark's cloudpickle wrote it: no cloudpickle needed
         summary["trials"] = run_worker(
             (boot["address"][0], int(boot["address"][1])),
             boot["secret"],
@@ -115,6 +115,21 @@ def run_task(boot: dict[str, Any], _partition: Iterable[Any]) -> Iterator[dict[s
                 os.environ[var] = value
         sys.path[:] = saved_path
     yield summary
+
+
+def _driver_paths(paths: list[str]) -> list[str]:
+    """The driver's sys.path entries worth adding on an executor: not already there, and not an
+    installation directory (site-/dist-packages, the standard library's). Those belong to the
+    driver's interpreter: on a shared machine another interpreter could import binary modules
+    built for it, and on a cluster they do not exist anyway."""
+    install_dirs = ("site-packages", "dist-packages", f"python{sys.version_info[0]}.{sys.version_info[1]}")
+    return [
+        p
+        for p in paths
+        if p
+        and p not in sys.path
+        and not any(part in install_dirs for part in p.replace("\\", "/").split("/"))
+    ]
 
 
 def _task_gpus(ctx: Any) -> list[str]:

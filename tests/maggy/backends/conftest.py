@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,13 +19,15 @@ from typing import Any
 import pytest
 
 
-def _spark_session(master: str, conf: dict[str, str], scratch: Path) -> Iterator[Any]:
+def _spark_session(
+    master: str, conf: dict[str, str], scratch: Path, worker_python: str = sys.executable
+) -> Iterator[Any]:
     pytest.importorskip("pyspark")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("Spark needs Java")
     with pytest.MonkeyPatch.context() as mp:
-        # Python workers must run this very interpreter (the venv with maggy in it).
-        mp.setenv("PYSPARK_PYTHON", sys.executable)
+        # Python workers run this very interpreter (the venv with maggy in it) unless told otherwise.
+        mp.setenv("PYSPARK_PYTHON", worker_python)
         mp.setenv("SPARK_LOCAL_IP", "127.0.0.1")
         from pyspark.sql import SparkSession
 
@@ -62,3 +65,27 @@ def spark_gpu_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]
         "spark.task.resource.gpu.amount": "1",
     }
     yield from _spark_session("local-cluster[1,2,1024]", conf, scratch)
+
+
+def bare_python() -> str | None:
+    """A Python of this minor version without maggy (the system one), or None."""
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    for candidate in (f"/usr/bin/{version}", f"/usr/local/bin/{version}"):
+        if not os.path.exists(candidate) or os.path.realpath(candidate) == os.path.realpath(sys.executable):
+            continue
+        probe = subprocess.run(
+            [candidate, "-c", "import maggy"], capture_output=True, env={"PATH": "/usr/bin"}
+        )
+        if probe.returncode != 0:
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def spark_bare_executors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """``local[2]`` whose Python workers run a system interpreter with no maggy (nor cloudpickle,
+    numpy, ...): what a cluster where only the notebook's machine has maggy looks like."""
+    python = bare_python()
+    if python is None:
+        pytest.skip(f"no system python{sys.version_info[0]}.{sys.version_info[1]} without maggy")
+    yield from _spark_session("local[2]", {}, tmp_path_factory.mktemp("spark_bare"), python)
