@@ -93,9 +93,9 @@ def _best(trials: Sequence[Trial], direction: str) -> Trial | None:
     return pick(done, key=lambda t: cast(float, t.metric))
 
 
-def _progress(record: ExperimentRecord, trials: Sequence[Trial]) -> str:
-    done = sum(t.state.is_terminal for t in trials)
-    return f"{done}/{max(record.num_trials, len(trials))}"
+def progress_text(record: ExperimentRecord, done: int, total: int) -> str:
+    """'done/planned' for a listing: trials in a terminal state out of the planned (or stored) ones."""
+    return f"{done}/{max(record.num_trials, total)}"
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -143,10 +143,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
         _close_abandoned(store, records[:limit])
         rows = []
         for rec in records[:limit]:
-            trials = store.get_trials(rec.experiment_id)
-            best = _best(trials, rec.direction)
-            metric = "-" if best is None else f"{_fmt_num(best.metric)} ({rec.direction})"
-            cells = (rec.name, rec.experiment_type, rec.status, _progress(rec, trials), metric)
+            summary = store.trial_summary(rec.experiment_id, rec.direction)  # no histories read
+            metric = (
+                "-" if summary.best_metric is None else f"{_fmt_num(summary.best_metric)} ({rec.direction})"
+            )
+            progress = progress_text(rec, summary.done, summary.total)
+            cells = (rec.name, rec.experiment_type, rec.status, progress, metric)
             rows.append([rec.experiment_id, _clip(cells[0], 24), *cells[1:], _fmt_time(rec.start)])
     if not rows:
         print(f"no experiments in {_store_path(args)}")
@@ -212,7 +214,11 @@ def _describe_experiment(rec: ExperimentRecord, trials: Sequence[Trial]) -> str:
             ("type", rec.experiment_type),
             ("status", rec.status),
             ("optimizer", f"{rec.optimizer} ({rec.direction})"),
-            ("trials", f"{_progress(rec, trials)} done" + (f" ({counts})" if counts else "")),
+            (
+                "trials",
+                f"{progress_text(rec, sum(t.state.is_terminal for t in trials), len(trials))} done"
+                + (f" ({counts})" if counts else ""),
+            ),
             (
                 "best",
                 None

@@ -19,6 +19,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
+from maggy.cli import progress_text
 from maggy.core.recovery import close_abandoned
 from maggy.store import ExperimentNotFound, ExperimentRecord, default_store_path, open_store
 from maggy.trial import Trial, TrialState
@@ -90,17 +91,16 @@ def list_experiments(limit: int | None = 20) -> str:
             more = limit is not None and 0 < limit < len(records)
             close_abandoned(store, records[: limit or None])  # left RUNNING by a killed kernel
             for rec in records[: limit or None]:
-                trials = store.get_trials(rec.experiment_id)
-                best = _best(trials, rec.direction)
-                done = sum(t.state.is_terminal for t in trials)
+                summary = store.trial_summary(rec.experiment_id, rec.direction)  # no histories read
+                best = summary.best_metric
                 rows.append(
                     [
                         "*" if rec.experiment_id in mine else "",
                         rec.experiment_id,
                         _clip(rec.name, 24),
                         rec.status,
-                        f"{done}/{max(rec.num_trials, len(trials))}",
-                        "-" if best is None else f"{_fmt_num(best.metric)} ({rec.direction})",
+                        progress_text(rec, summary.done, summary.total),
+                        "-" if best is None else f"{_fmt_num(best)} ({rec.direction})",
                         _fmt_time(rec.start),
                     ]
                 )

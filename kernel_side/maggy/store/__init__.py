@@ -22,6 +22,7 @@ from maggy.store.base import (
     ExperimentStatus,
     ExperimentStore,
     StoreError,
+    TrialSummary,
     new_experiment_id,
 )
 from maggy.store.sqlite import SQLiteStore
@@ -33,6 +34,7 @@ __all__ = [
     "ExperimentStore",
     "SQLiteStore",
     "StoreError",
+    "TrialSummary",
     "default_store_path",
     "new_experiment_id",
     "open_store",

@@ -3,7 +3,8 @@
 The driver registers an experiment with ``create_experiment`` before any worker starts, writes each
 trial with ``save_trial`` when it starts and again when it ends, and closes the experiment with
 ``finish_experiment``. The CLI and the notebook read it back with ``list_experiments``,
-``get_experiment`` and ``get_trials``. The one conformance suite in
+``get_experiment``, ``get_trials`` and, for listings, ``trial_summary`` (counts and the best
+trial without reading every history). The one conformance suite in
 ``tests/maggy/store/test_store_conformance.py`` runs against every backend; a new backend is done
 when that suite passes.
 """
@@ -18,7 +19,7 @@ import time
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from maggy.trial import Trial
+from maggy.trial import Trial, TrialState
 
 
 class ExperimentStatus(str, enum.Enum):
@@ -66,6 +67,21 @@ class ExperimentRecord:
         written by a newer maggy still loads."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass(frozen=True)
+class TrialSummary:
+    """What a listing shows of an experiment's trials, without reading their histories.
+
+    ``total``: trials stored; ``done``: those in a terminal state; ``best_id``/``best_metric``:
+    the FINISHED trial with the best metric for the direction asked (lowest trial id on a tie),
+    or None when no FINISHED trial has a metric.
+    """
+
+    total: int
+    done: int
+    best_id: int | None
+    best_metric: float | None
 
 
 class StoreError(RuntimeError):
@@ -146,6 +162,23 @@ class ExperimentStore(abc.ABC):
     def get_trials(self, experiment_id: str) -> list[Trial]:
         """All trials of the experiment (exact id), ordered by trial_id; ``[]`` if none yet.
         Raises :class:`ExperimentNotFound` for an unknown experiment."""
+
+    def trial_summary(self, experiment_id: str, direction: str) -> TrialSummary:
+        """Counts and the best FINISHED trial of the experiment (exact id), see TrialSummary.
+
+        ``direction`` is 'max' or 'min'. Raises :class:`ExperimentNotFound` like ``get_trials``.
+        This default reads every trial; a backend should answer it without reading histories.
+        """
+        trials = self.get_trials(experiment_id)
+        finished = [t for t in trials if t.state is TrialState.FINISHED and t.metric is not None]
+        pick = min if direction == "min" else max
+        best = pick(finished, key=lambda t: t.metric or 0.0) if finished else None
+        return TrialSummary(
+            total=len(trials),
+            done=sum(t.state.is_terminal for t in trials),
+            best_id=None if best is None else best.trial_id,
+            best_metric=None if best is None else best.metric,
+        )
 
     @abc.abstractmethod
     def close(self) -> None:

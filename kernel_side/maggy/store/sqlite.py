@@ -32,8 +32,9 @@ from maggy.store.base import (
     ExperimentStatus,
     ExperimentStore,
     StoreError,
+    TrialSummary,
 )
-from maggy.trial import Trial, TrialState
+from maggy.trial import TERMINAL_STATES, Trial, TrialState
 
 SCHEMA_VERSION = 1  # kept in PRAGMA user_version; bump with a migration when the tables change
 
@@ -308,6 +309,35 @@ class SQLiteStore(ExperimentStore):
             ):
                 raise ExperimentNotFound(f"no experiment with id {experiment_id!r}")
         return [_trial(r) for r in rows]
+
+    def trial_summary(self, experiment_id: str, direction: str) -> TrialSummary:
+        order = "ASC" if direction == "min" else "DESC"
+        terminal = tuple(s.value for s in TERMINAL_STATES)
+        marks = ", ".join("?" * len(terminal))
+        with self._locked() as conn:
+            total, done = conn.execute(
+                f"SELECT COUNT(*), COALESCE(SUM(state IN ({marks})), 0) FROM trials WHERE experiment_id = ?",
+                (*terminal, experiment_id),
+            ).fetchone()
+            best = conn.execute(
+                "SELECT trial_id, metric FROM trials WHERE experiment_id = ? AND state = ? "
+                f"AND metric IS NOT NULL ORDER BY metric {order}, trial_id LIMIT 1",
+                (experiment_id, TrialState.FINISHED.value),
+            ).fetchone()
+            if (
+                not total
+                and conn.execute(
+                    "SELECT 1 FROM experiments WHERE experiment_id = ?", (experiment_id,)
+                ).fetchone()
+                is None
+            ):
+                raise ExperimentNotFound(f"no experiment with id {experiment_id!r}")
+        return TrialSummary(
+            total=total,
+            done=done,
+            best_id=None if best is None else best[0],
+            best_metric=None if best is None else best[1],
+        )
 
     def close(self) -> None:
         with self._lock:

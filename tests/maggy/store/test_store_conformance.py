@@ -301,6 +301,36 @@ def test_unknown_experiment_for_trials_raises(store: ExperimentStore) -> None:
         store.get_trials("nope")
 
 
+@pytest.mark.parametrize("direction", ["max", "min"])
+def test_trial_summary_counts_and_picks_the_best_finished_trial(
+    store: ExperimentStore, direction: str
+) -> None:
+    rec = make_record(direction=direction)
+    store.create_experiment(rec)
+    empty = store.trial_summary(rec.experiment_id, direction)
+    assert (empty.total, empty.done, empty.best_id, empty.best_metric) == (0, 0, None, None)
+    states_metrics = [
+        (TrialState.FINISHED, 0.5),
+        (TrialState.FINISHED, 0.9),  # best for max (ties with 5: the lower id wins)
+        (TrialState.EARLY_STOPPED, 5.0),  # never the best: not FINISHED
+        (TrialState.RUNNING, -5.0),
+        (TrialState.FINISHED, None),  # no metric
+        (TrialState.FINISHED, 0.9),
+        (TrialState.FINISHED, 0.1),  # best for min
+        (TrialState.ERROR, math.nan),
+        (TrialState.PENDING, None),
+    ]
+    for tid, (state, metric) in enumerate(states_metrics):
+        store.save_trial(rec.experiment_id, Trial(trial_id=tid, params={}, state=state, metric=metric))
+    summary = store.trial_summary(rec.experiment_id, direction)
+    assert (summary.total, summary.done) == (9, 7)
+    assert (summary.best_id, summary.best_metric) == ((1, 0.9) if direction == "max" else (6, 0.1))
+    # A backend's own query agrees with the reference that reads every trial.
+    assert summary == ExperimentStore.trial_summary(store, rec.experiment_id, direction)
+    with pytest.raises(ExperimentNotFound):
+        store.trial_summary("nope", direction)
+
+
 def test_returned_objects_are_copies(store: ExperimentStore) -> None:
     rec = make_record()
     store.create_experiment(rec)
