@@ -351,28 +351,3 @@ def test_workers_that_cannot_start_fail_the_experiment_with_a_clear_error(tmp_pa
     assert time.time() - started < 30
     record = open_store(str(tmp_path / "s.db")).list_experiments()[0]
     assert record.status == "FAILED"
-
-
-def lingering(x):
-    # A non-daemon thread of the user's code keeps the worker's interpreter alive after DONE.
-    import threading
-    import time
-
-    threading.Thread(target=time.sleep, args=(600,)).start()
-    return float(x)
-
-
-def test_lagom_returns_without_waiting_for_workers_to_exit_and_a_lingering_one_is_reaped(
-    tmp_path, monkeypatch
-):
-    marker = f"MAGGY_TEST_MARKER_{os.getpid()}_{time.time_ns()}"
-    monkeypatch.setenv(marker, "1")
-    result, record, _ = run(
-        lingering, tmp_path, num_trials=2, searchspace=Searchspace(x=("DISCRETE", [1, 2])), num_workers=1
-    )
-    assert result["num_trials"] == 2 and record.status == "FINISHED"
-    assert len(_worker_pids_with(marker)) == 1  # lagom did not wait out the worker's 3 s grace
-    deadline = time.time() + 15
-    while _worker_pids_with(marker) and time.time() < deadline:
-        time.sleep(0.1)
-    assert _worker_pids_with(marker) == []  # terminated by the reaper after the grace

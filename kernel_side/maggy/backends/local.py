@@ -8,7 +8,6 @@ through the closed control connection.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import os
@@ -159,48 +158,22 @@ class LocalBackend:
         return self._restarts
 
     def shutdown(self, graceful: bool = True) -> None:
-        """Stop every worker.
-
-        ``graceful`` (every worker was told DONE): return at once and let a reaper thread wait
-        for the exits, terminating a worker that lingers past ``_EXIT_GRACE`` (a thread of the
-        user's code can keep its interpreter alive). Waiting here cost every experiment ~25 ms of
-        interpreter shutdown; the reaper is joined at exit, so even a script whose last call is
-        lagom leaves no worker behind. Otherwise terminate them now and wait.
-        """
+        """Stop every worker; with ``graceful`` wait for them to leave after DONE first."""
         self._stopping.set()
         if self._monitor is not None:
             self._monitor.join(timeout=5)
         with self._lock:
             procs = [p.popen for p in self._procs.values()]
         if graceful:
-            reaper = threading.Thread(target=_reap, args=(procs,), name="maggy-local-reaper", daemon=True)
-            reaper.start()
-            _reapers.append(reaper)
-            return
-        _reap(procs, grace=0.0)
-
-
-#: Reaper threads of gracefully shut down experiments; joined at interpreter exit.
-_reapers: list[threading.Thread] = []
-
-
-def _reap(procs: list[subprocess.Popen[bytes]], grace: float = _EXIT_GRACE) -> None:
-    """Wait up to ``grace`` s for ``procs`` to exit, terminate the rest, kill what ignores that."""
-    for proc in procs:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=grace)
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=_EXIT_GRACE)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@atexit.register
-def _join_reapers() -> None:
-    for reaper in _reapers:
-        reaper.join()
+            for proc in procs:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=_EXIT_GRACE)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=_EXIT_GRACE)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
