@@ -351,3 +351,27 @@ def test_workers_that_cannot_start_fail_the_experiment_with_a_clear_error(tmp_pa
     assert time.time() - started < 30
     record = open_store(str(tmp_path / "s.db")).list_experiments()[0]
     assert record.status == "FAILED"
+
+
+def test_workers_that_start_after_the_last_trial_leave_quietly(tmp_path):
+    # Two instant trials on two workers: one worker often runs both before the other registers.
+    # The late one must still get DONE (the driver serves until its workers have left), not a
+    # refused connection printing a traceback into the user's terminal or notebook.
+    code = textwrap.dedent(
+        """
+        import sys
+        from maggy import Searchspace, experiment
+
+        def f(i):
+            return float(i)
+
+        for _ in range(8):
+            experiment.lagom(f, num_trials=2, searchspace=Searchspace(i=("INTEGER", [0, 9])),
+                             num_workers=2, store=sys.argv[1], progress=False)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "s.db")], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
