@@ -365,7 +365,7 @@ def test_workers_that_start_after_the_last_trial_leave_quietly(tmp_path):
         def f(i):
             return float(i)
 
-        for _ in range(8):
+        for _ in range(25):
             experiment.lagom(f, num_trials=2, searchspace=Searchspace(i=("INTEGER", [0, 9])),
                              num_workers=2, store=sys.argv[1], progress=False)
         """
