@@ -74,6 +74,12 @@ class JupyterFrontend:
 
         serve_comms_until(done)
 
+    async def wait_async(self, done: threading.Event) -> None:
+        """Await until ``done`` (``lagom_async``), serving comm messages where the kernel does not."""
+        from maggy_jupyter.kernel_pump import serve_comms_until_async
+
+        await serve_comms_until_async(done)
+
 
 def _optional_module(name: str) -> ModuleType | None:
     """Import ``name`` if it exists; None if it does not (or cannot be imported: logged).

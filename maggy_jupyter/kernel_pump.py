@@ -56,10 +56,11 @@ Interrupts: KeyboardInterrupt (the kernel's interrupt button sends SIGINT) propa
 SIGINT until they are done, so an interrupt cannot drop a message half-way; nothing is held
 between two steps; comm handlers (user code) stay interruptible.
 
-Not covered: ``await lagom_async(...)`` does not use this wait. ipykernel 7.4's ``shell_main``
-itself dispatches comm messages while a top-level-await cell waits; on ipykernel 6 (checked on
-6.31) a comm message waits until that cell ends (7.0-7.3 have no such dispatch in their
-``shell_main`` either, by this project's toolchain notes; not checked here).
+``await lagom_async(...)`` uses ``serve_comms_until_async``: ipykernel 7.4's ``shell_main``
+itself dispatches comm messages while a top-level-await cell waits, so it only waits there; on
+ipykernel 6 (checked on 6.31) a comm message would wait until that cell ends, so it pumps between
+two sleeps (7.0-7.3 have no such dispatch in their ``shell_main`` either, by this project's
+toolchain notes, and are not pumped: not checked here).
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ log = logging.getLogger("maggy")
 
 #: Seconds between two looks at the kernel's queue: the latency of a stop button is 10-20 ms.
 POLL_INTERVAL = 0.01
+#: Seconds between two checks of the asynchronous wait (the event loop runs in between).
+ASYNC_POLL_INTERVAL = 0.02
 
 #: ipykernel major versions whose internals this module knows (see the module docstring).
 _SUPPORTED_MAJORS = (6, 7)
@@ -117,6 +120,43 @@ def serve_comms_until(done: threading.Event, poll: float = POLL_INTERVAL) -> Non
     finally:
         with _active_lock:
             _active -= 1
+
+
+async def serve_comms_until_async(done: threading.Event, poll: float = ASYNC_POLL_INTERVAL) -> None:
+    """Await until ``done`` is set, from a top-level-await cell (``await lagom_async(...)``),
+    running comm messages that arrive meanwhile where the kernel itself would not.
+
+    ipykernel 7.4 runs comm messages while a top-level-await cell waits: nothing to do but wait.
+    ipykernel 6 runs shell messages strictly one after another (its ``process_one`` is awaiting
+    this very cell), so there the pump takes comm messages off ``msg_queue`` between two sleeps,
+    exactly as the blocking wait does. Elsewhere, or if the pump fails, a plain asynchronous wait.
+    """
+    global _active
+    pump = open_pump() if _ipykernel_major() == 6 else None
+    if pump is not None:
+        with _active_lock:
+            _active += 1
+    try:
+        while not done.is_set():
+            if pump is not None:
+                try:
+                    pump.step()
+                except Exception:
+                    log.exception(
+                        "maggy: serving comm messages while the cell awaits failed; waiting plainly"
+                    )
+                    pump = None
+            await asyncio.sleep(poll)
+    finally:
+        if pump is not None:
+            with _active_lock:
+                _active -= 1
+
+
+def _ipykernel_major() -> int | None:
+    module = sys.modules.get("ipykernel")
+    version = getattr(module, "version_info", None)
+    return version[0] if version else None
 
 
 def _plain_wait(done: threading.Event, poll: float) -> None:

@@ -4,7 +4,8 @@ A frontend (the Jupyter live view and comm bridge in ``maggy_jupyter``; a termin
 through the ``maggy.frontends`` entry-point group, so ``maggy`` never imports IPython or widgets.
 For each ``lagom`` call, every installed frontend whose ``active()`` is true gets ``attach(handle)``
 before the workers start, and the first one that offers ``wait`` is used to wait for the end
-(e.g. to keep serving comm messages while the notebook cell blocks).
+(e.g. to keep serving comm messages while the notebook cell blocks); ``lagom_async`` likewise
+awaits the first one's ``wait_async(done)`` coroutine, if any offers one.
 
 Thread-safety: ``ExperimentHandle`` methods may be called from any thread (a widget's button
 callback, a comm handler); listeners run on the driver's dispatcher thread.
@@ -12,6 +13,7 @@ callback, a comm handler); listeners run on the driver's dispatcher thread.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import threading
@@ -95,3 +97,9 @@ def plain_wait(done: threading.Event, poll: float = 0.05) -> None:
     """Block until ``done``; Ctrl-C (KeyboardInterrupt) is delivered between two polls."""
     while not done.wait(poll):
         pass
+
+
+async def plain_wait_async(done: threading.Event, poll: float = 0.05) -> None:
+    """Await until ``done``, checking every ``poll`` seconds (the event loop runs in between)."""
+    while not done.is_set():
+        await asyncio.sleep(poll)

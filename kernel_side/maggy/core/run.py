@@ -12,7 +12,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from maggy.backends.base import DEFAULT_DRIVER_HOST, Backend, Supervision
@@ -22,14 +22,11 @@ from maggy.core.driver_core import DriverCore
 from maggy.core.recovery import close_abandoned
 from maggy.core.result import build_result
 from maggy.core.store_writer import StoreWriter
-from maggy.frontend import ExperimentHandle, discover, plain_wait
+from maggy.frontend import ExperimentHandle, discover, plain_wait, plain_wait_async
 from maggy.rpc.framing import new_secret
 from maggy.store import ExperimentRecord, ExperimentStatus, ExperimentStore
 
 log = logging.getLogger("maggy")
-
-#: Seconds between checks of ``execute_async``'s wait (the event loop runs in between).
-_ASYNC_POLL = 0.05
 
 
 class ExperimentRun:
@@ -66,6 +63,7 @@ class ExperimentRun:
             _snapshot=core.snapshot_trials,
         )
         self.waiter: Callable[[threading.Event], None] = plain_wait
+        self.async_waiter: Callable[[threading.Event], Awaitable[None]] = plain_wait_async
         self._progress = progress
         self._listeners = list(listeners)
         self._driver: Driver | None = None
@@ -93,8 +91,7 @@ class ExperimentRun:
         status = ExperimentStatus.FAILED
         try:
             self._start(attach_frontends=True)
-            while not self.core.done.is_set():
-                await asyncio.sleep(_ASYNC_POLL)
+            await self.async_waiter(self.core.done)
             status = self._status()
         except (KeyboardInterrupt, asyncio.CancelledError):
             status = ExperimentStatus.STOPPED
@@ -116,6 +113,8 @@ class ExperimentRun:
                 continue
             if self.waiter is plain_wait and callable(getattr(frontend, "wait", None)):
                 self.waiter = frontend.wait
+            if self.async_waiter is plain_wait_async and callable(getattr(frontend, "wait_async", None)):
+                self.async_waiter = frontend.wait_async
         if self._progress if self._progress is not None else not frontends:
             from maggy.progress import ConsoleProgress
 
