@@ -271,6 +271,29 @@ def test_lagom_async_serves_a_stop_click_while_the_cell_awaits(any_kernel: Start
     assert k.run("print(result['status'], result['num_trials'])") == "FINISHED 3\n"
 
 
+@pytest.mark.kernel
+@pytest.mark.integration
+@pytest.mark.timeout(240)
+def test_a_background_lagom_async_leaves_the_kernel_free_and_serves_stop_clicks(any_kernel: Started) -> None:
+    # %%lagom --async: the experiment runs as a task on the kernel's loop and the cell ends at
+    # once; other cells run meanwhile, and on ipykernel 6 the task's wait must not disturb them.
+    k, home, comm_id = any_kernel
+    call = EXPERIMENT.format(fn="lagom_async", trials=3).strip()
+    started = k.execute(f"import asyncio\nSTEPS = 160\ntask = asyncio.ensure_future({call})")
+    assert k.reply(started, timeout=30)["status"] == "ok", k.errors(started)
+    assert k.run("print('FREE', 6 * 7)") == "FREE 42\n"  # the kernel is not blocked
+
+    answer, sent = _stop_a_running_trial(k, comm_id, home)
+    _assert_stopped_within_2s(k, home, answer, sent)
+    assert k.run("print('STILL FREE')") == "STILL FREE\n"
+
+    done = k.execute('result = await task\nprint("STATES", json.dumps(states()))')
+    assert k.reply(done, timeout=120)["status"] == "ok", k.errors(done)
+    states = _states(k, done)
+    assert states.pop(answer["stopped"]) == "STOPPED"
+    assert sorted(states.values()) == ["FINISHED", "FINISHED"]
+
+
 # ---- the text line, where there is no live view ---------------------------------------------
 
 
