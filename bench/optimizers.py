@@ -146,15 +146,24 @@ def quality(seeds: int, jobs: int, wanted: list[str]) -> None:
     print(f"\n(1) simple regret, median [q1, q3] over {seeds} seeds (lower is better)")
     header = f"{'task':<18}{'trials':>7}" + "".join(f"{m:>29}" for m in wanted)
     print(header + "\n" + "-" * len(header))
+    medians: dict[tuple[str, int, int], float] = {}
     for t, task in enumerate(_tasks()):
         for j, b in enumerate(BUDGETS):
             cells = []
             for m in wanted:
                 q1, med, q3 = np.percentile([done[(t, m, s)][0][j] for s in range(seeds)], [25, 50, 75])
+                medians[(m, t, j)] = float(med)
                 cells.append(f"{_num(med)} [{_num(q1)}, {_num(q3)}]")
             print(f"{task.name:<18}{b:>7}" + "".join(f"{c:>29}" for c in cells))
         secs = [np.mean([done[(t, m, s)][1] for s in range(seeds)]) for m in wanted]
         print(f"{'  s per 100 trials':<25}" + "".join(f"{x:>29.1f}" for x in secs))
+    # The issue's target: ours at least as good as Optuna's sampler of the same kind, per cell.
+    for kind in ("tpe", "gp"):
+        ours, theirs = f"maggy {kind}", f"optuna {kind}"
+        if ours in wanted and theirs in wanted:
+            grid = [(t, j) for t in range(len(_tasks())) for j in range(len(BUDGETS))]
+            level = sum(medians[(ours, t, j)] <= medians[(theirs, t, j)] for t, j in grid)
+            print(f"{ours} median regret <= {theirs}'s in {level} of {len(grid)} task x budget cells")
 
 
 def _num(x: float) -> str:
