@@ -10,8 +10,10 @@ FAILED with the result dict computed from its trials, so everything that finishe
 
 An experiment counts as abandoned only when its driver ran on this host and that process no
 longer exists. Experiments of other hosts (a shared store) and of drivers that are alive are never
-touched; a pid reused by an unrelated live process keeps an abandoned experiment RUNNING (the
-safe mistake). Records written before drivers recorded themselves are left alone.
+touched. A pid reused by a later process is told apart by the process start time the driver
+records where the OS gives it (Linux ``/proc``); elsewhere such a reuse keeps the abandoned
+experiment RUNNING (the safe mistake). Records written before drivers recorded themselves are
+left alone.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ log = logging.getLogger("maggy")
 
 
 def driver_identity() -> dict[str, Any]:
-    """What an experiment records about its driver process: ``{"host": ..., "pid": ...}``."""
-    return {"host": socket.gethostname(), "pid": os.getpid()}
+    """What an experiment records about its driver process: ``{"host", "pid", "started"}``
+    (``started``: the process start time in clock ticks since boot, or None where unknown)."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "started": process_start(os.getpid())}
 
 
 def is_abandoned(record: ExperimentRecord) -> bool:
@@ -42,15 +45,28 @@ def is_abandoned(record: ExperimentRecord) -> bool:
     pid = driver.get("pid")
     if driver.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
         return False
-    if pid == os.getpid():
-        return False  # this very process is its driver
+    if pid != os.getpid():
+        try:
+            os.kill(pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # exists, owned by someone else
+            pass
+    # A process with that pid exists (maybe this one): the driver only if it started when the
+    # driver did. Unknown start times (not recorded, or not readable here) count as the same.
+    started, now = driver.get("started"), process_start(pid)
+    return started is not None and now is not None and started != now
+
+
+def process_start(pid: int) -> int | None:
+    """Start time of process ``pid`` in clock ticks since boot (Linux), else None."""
     try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # exists, owned by someone else
-        return False
-    return False
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            # Field 22; the command name (field 2) may hold spaces and parentheses, so split
+            # after its closing parenthesis, where field 3 starts.
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def close_abandoned(store: ExperimentStore, records: Iterable[ExperimentRecord]) -> list[str]:

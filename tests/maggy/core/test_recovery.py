@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from maggy.core.recovery import close_abandoned, driver_identity, is_abandoned
+from maggy.core.recovery import close_abandoned, driver_identity, is_abandoned, process_start
 from maggy.store import ExperimentRecord, open_store
 from maggy.trial import Trial, TrialState
 
@@ -29,7 +29,19 @@ def record(driver: object, status: str = "RUNNING", eid: str = "e1") -> Experime
 
 
 def test_driver_identity_is_this_process() -> None:
-    assert driver_identity() == {"host": socket.gethostname(), "pid": os.getpid()}
+    me = driver_identity()
+    assert (me["host"], me["pid"]) == (socket.gethostname(), os.getpid())
+    assert me["started"] == process_start(os.getpid()) and isinstance(me["started"], int)  # Linux /proc
+
+
+def test_a_reused_pid_is_told_apart_by_the_process_start_time() -> None:
+    host, me = socket.gethostname(), driver_identity()
+    assert is_abandoned(record(me)) is False
+    assert is_abandoned(record({**me, "started": me["started"] - 1})) is True  # an earlier process, same pid
+    parent = {"host": host, "pid": os.getppid(), "started": process_start(os.getppid())}
+    assert is_abandoned(record(parent)) is False
+    assert is_abandoned(record({**parent, "started": parent["started"] + 1})) is True
+    assert is_abandoned(record({**parent, "started": None})) is False  # unknown: assumed the same
 
 
 def test_only_a_running_experiment_of_a_dead_driver_on_this_host_is_abandoned(dead_pid: int) -> None:
