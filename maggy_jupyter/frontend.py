@@ -70,9 +70,11 @@ class JupyterFrontend:
 
     def wait(self, done: threading.Event) -> None:
         """Block until ``done``, serving comm messages meanwhile; KeyboardInterrupt propagates."""
-        from maggy_jupyter.kernel_pump import serve_comms_until
+        from maggy_jupyter.busy_status import keep_busy
+        from maggy_jupyter.kernel_pump import current_kernel, serve_comms_until
 
-        serve_comms_until(done)
+        with keep_busy(current_kernel()):
+            serve_comms_until(done)
 
     async def wait_async(self, done: threading.Event) -> None:
         """Await until ``done`` (``lagom_async``), serving comm messages where the kernel does not."""

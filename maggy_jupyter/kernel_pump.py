@@ -344,7 +344,7 @@ def open_pump(kernel: Any = None) -> CommPump | None:
     if threading.current_thread() is not threading.main_thread() or is_pumping():
         return None
     if kernel is None:
-        kernel = _current_kernel()
+        kernel = current_kernel()
         if kernel is None:
             return None
     try:
@@ -357,7 +357,8 @@ def open_pump(kernel: Any = None) -> CommPump | None:
     return CommPump(kernel, source)
 
 
-def _current_kernel() -> Any:
+def current_kernel() -> Any:
+    """The running IPython kernel object, or None outside a kernel."""
     ipython = sys.modules.get("IPython")
     if ipython is None:
         return None

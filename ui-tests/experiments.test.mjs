@@ -80,6 +80,14 @@ after(async () => {
 
 const shot = name => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 
+/** 'Busy' or 'Idle', as JupyterLab's status bar shows the kernel's status. */
+async function kernelStatus() {
+  return page.evaluate(() => {
+    const texts = [...document.querySelectorAll('#jp-main-statusbar *')].map(e => e.textContent ?? '');
+    return texts.find(t => /\| (Busy|Idle)$/.test(t.trim()))?.trim().split('| ').pop() ?? null;
+  });
+}
+
 async function attr(selector, name) {
   return page.locator(selector).first().getAttribute(name);
 }
@@ -125,6 +133,9 @@ test('the Experiments panel follows, charts and stops a running experiment', { t
     );
     assert.match(await page.locator('.maggy-StatusItem').innerText(), /maggy: \d\/3 trials, \d running/);
     await shot('02-running');
+    // the panel's comm traffic does not make the running kernel read "Idle" (JupyterLab sends it
+    // over a subshell, whose idle status the kernel side follows with the cell's busy again)
+    assert.equal(await kernelStatus(), 'Busy');
 
     // stop one running trial while the cell is still running
     const row = page.locator('tr.maggy-TrialTable-row[data-state="RUNNING"]').first();
@@ -136,6 +147,8 @@ test('the Experiments panel follows, charts and stops a running experiment', { t
       .locator(`tr.maggy-TrialTable-row[data-trial-id="${trialId}"][data-state="STOPPED"]`)
       .waitFor(WAIT);
     assert.match(await prompt.innerText(), /\[\*\]/, 'the trial stopped before the cell ended');
+    await page.waitForTimeout(500); // any status the stop request caused has arrived by now
+    assert.equal(await kernelStatus(), 'Busy');
     await shot('03-trial-stopped');
 
     // its logs on selection
