@@ -27,6 +27,7 @@ def _target(comm, msg):
 
 get_comm_manager().register_target("probe", _target)
 with keep_busy(current_kernel()):
+    print("INSIDE", flush=True)
     time.sleep(3)
 """
 
@@ -40,23 +41,25 @@ def test_the_status_stays_busy_while_the_cell_blocks_and_ends_idle() -> None:
     km, kc = start_new_kernel(kernel_name="python3")
     try:
         cell = kc.execute(CELL)
-        time.sleep(1.0)  # the cell is inside keep_busy now
-        kc.control_channel.send(kc.session.msg("create_subshell_request", {}))
-        subshell = kc.get_control_msg(timeout=10)["content"]["subshell_id"]
-        for msg_type, content in (
-            ("comm_open", {"comm_id": "c1", "target_name": "probe", "data": {}}),
-            ("comm_msg", {"comm_id": "c1", "data": {"x": 1}}),
-        ):
-            msg = kc.session.msg(msg_type, content)
-            msg["header"]["subshell_id"] = subshell
-            kc.shell_channel.send(msg)
         statuses = []  # (state, parent msg_type, parent is the cell) in arrival order
-        deadline = time.monotonic() + 30
+        sent = False
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 m = kc.get_iopub_msg(timeout=0.5)
             except queue.Empty:
                 continue
+            if m["msg_type"] == "stream" and "INSIDE" in m["content"]["text"] and not sent:
+                sent = True  # the cell is inside keep_busy: play JupyterLab now
+                kc.control_channel.send(kc.session.msg("create_subshell_request", {}))
+                subshell = kc.get_control_msg(timeout=10)["content"]["subshell_id"]
+                for msg_type, content in (
+                    ("comm_open", {"comm_id": "c1", "target_name": "probe", "data": {}}),
+                    ("comm_msg", {"comm_id": "c1", "data": {"x": 1}}),
+                ):
+                    msg = kc.session.msg(msg_type, content)
+                    msg["header"]["subshell_id"] = subshell
+                    kc.shell_channel.send(msg)
             if m["msg_type"] == "status":
                 parent = m["parent_header"]
                 statuses.append(
@@ -68,6 +71,7 @@ def test_the_status_stays_busy_while_the_cell_blocks_and_ends_idle() -> None:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
 
+    assert sent, statuses
     others = [i for i, (state, _, is_cell) in enumerate(statuses) if state == "idle" and not is_cell]
     # the subshell's creation (control) and both comm messages (subshell) each went idle ...
     assert {statuses[i][1] for i in others} >= {"create_subshell_request", "comm_open", "comm_msg"}
