@@ -22,13 +22,16 @@ class Supervision:
     ``has_registered(worker_id, attempt)``: whether that worker start reached the driver;
     ``fail(message)``: end the experiment as FAILED (e.g. workers cannot even start);
     ``worker_info(worker_id)``: the ``info`` that worker's latest REG carried (empty if none),
-    e.g. the Spark task attempt to kill.
+    e.g. the Spark task attempt to kill;
+    ``has_left(worker_id, attempt)``: whether that worker start was answered DONE (it closes its
+    connections and exits without talking to the driver again).
     """
 
     is_running: Callable[[], bool]
     has_registered: Callable[[str, int], bool]
     fail: Callable[[str], None]
     worker_info: Callable[[str], dict[str, Any]] = lambda worker_id: {}
+    has_left: Callable[[str, int], bool] = lambda worker_id, attempt: False
 
 
 #: Where the driver listens when a backend does not say (backends written before driver_host).

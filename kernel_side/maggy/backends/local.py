@@ -4,6 +4,11 @@ Each worker is ``python -m maggy.worker`` in a new session (so a terminal's Ctrl
 the driver, which then stops the workers itself), bootstrapped over its stdin. A monitor thread
 restarts a worker that dies while the experiment still runs; the driver marks its trial LOST
 through the closed control connection.
+
+At a graceful end, ``lagom`` returns once every worker has exited or been answered DONE: a
+worker told DONE talks to the driver no more, and its interpreter's exit (about 10 ms) is
+awaited by a background reaper. Workers still starting are waited for, so that none finds the
+driver gone.
 """
 
 from __future__ import annotations
@@ -158,22 +163,41 @@ class LocalBackend:
         return self._restarts
 
     def shutdown(self, graceful: bool = True) -> None:
-        """Stop every worker; with ``graceful`` wait for them to leave after DONE first."""
+        """Stop every worker; with ``graceful`` let them leave on their own after DONE first.
+
+        Graceful: returns once each worker has exited or been answered DONE (see the module
+        docstring); the rest get ``_EXIT_GRACE`` s, then are terminated (and killed if need be).
+        """
         self._stopping.set()
         if self._monitor is not None:
             self._monitor.join(timeout=5)
         with self._lock:
-            procs = [p.popen for p in self._procs.values()]
-        if graceful:
-            for proc in procs:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=_EXIT_GRACE)
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=_EXIT_GRACE)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            procs = [(worker_id, p.popen, p.attempt) for worker_id, p in self._procs.items()]
+        if not graceful:
+            _end([popen for _, popen, _ in procs], grace=0.0)
+            return
+        leaving = [
+            popen for worker_id, popen, attempt in procs if self._supervision.has_left(worker_id, attempt)
+        ]
+        staying = [popen for _, popen, _ in procs if popen not in leaving]
+        if leaving:
+            threading.Thread(
+                target=_end, args=(leaving, _EXIT_GRACE), name="maggy-local-reaper", daemon=True
+            ).start()
+        _end(staying, grace=_EXIT_GRACE)
+
+
+def _end(procs: list[subprocess.Popen[bytes]], grace: float) -> None:
+    """Give ``procs`` ``grace`` s to exit, then terminate them, then kill those that ignore it."""
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=_EXIT_GRACE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

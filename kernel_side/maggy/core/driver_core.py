@@ -5,6 +5,12 @@ through :meth:`DriverCore.handle` (one call per message, from the connection's t
 driver's dispatcher thread calls :meth:`tick` a few times a second for time-based decisions
 (lost workers, trial timeouts, early stopping). Tests drive it with plain dicts.
 
+Handing out ahead: when the optimizer's suggestions ignore results (``uses_results = False``),
+a worker's last trial took under :data:`AHEAD_MAX_SECONDS` and more trials remain than workers,
+the reply to its FINAL also carries its next trial but one (``next``, left PENDING here). The worker starts it the moment it has sent the running trial's FINAL, and
+the reply to that FINAL (NEXT) brings the one after; so short trials follow each other without
+waiting a round trip. A queued trial whose worker dies goes back to the front of the queue.
+
 Thread-safety: all state sits behind one condition variable. ``handle`` may block (push
 dispatch: a free worker waits inside its REG/FINAL request until a trial is available), which
 releases the lock while waiting. Events go to ``self.events`` (a queue); the dispatcher
@@ -14,6 +20,7 @@ publishes them outside the lock, so slow listeners never delay a worker.
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import math
 import numbers
@@ -34,6 +41,11 @@ log = logging.getLogger("maggy")
 
 #: How long a blocked REG/FINAL waits between re-checks (stop flags are also notified).
 _WAIT_SLICE = 0.5
+
+#: A worker whose last trial took less (seconds) gets its next trial but one ahead, when allowed.
+#: Such trials gain from skipping the round trip (about 1 ms); longer ones gain nothing, and a
+#: queued trial could wait behind a long one while another worker idles at the end.
+AHEAD_MAX_SECONDS = 1.0
 
 
 @dataclass
@@ -67,6 +79,7 @@ class _Worker:
     pid: int
     last_seen: float
     trial_id: int | None = None
+    queued_id: int | None = None  # PENDING trial handed out ahead; the worker starts it after its FINAL
     info: dict[str, Any] = field(default_factory=dict)  # REG's info: where the worker runs (host, GPUs)
 
 
@@ -85,9 +98,17 @@ class DriverCore:
         self.done = threading.Event()
         self.failure: BaseException | None = None
         self._cond = threading.Condition()
+        #: Trials made but not handed out: retries of LOST trials, queued trials whose worker died.
         self._retry_queue: collections.deque[Trial] = collections.deque()
+        self.hand_out_ahead = not getattr(optimizer, "uses_results", True)
+        #: How many workers the backend starts (set by the experiment; used by _hand_out_ahead).
+        self.expected_workers = 1
+        #: Queued trials dropped unstarted when the experiment stopped (their workers may run them).
+        self._dropped: set[int] = set()
+        self._ids = itertools.count()
         self._workers: dict[str, _Worker] = {}
         self._registered: set[tuple[str, int]] = set()
+        self._left: set[tuple[str, int]] = set()  # worker starts answered DONE
         self._stop_reasons: dict[int, TrialState] = {}
         self._suggested = 0
         self._exhausted = self.planned <= 0
@@ -108,7 +129,11 @@ class DriverCore:
         handler = self._handlers.get(msg["op"])
         if handler is None:
             return messages.err(f"the driver does not accept {msg['op']!r} from workers")
-        return handler(msg, conn_state)
+        reply = handler(msg, conn_state)
+        if reply is not None and reply["op"] == messages.DONE and "worker_id" in conn_state:
+            with self._cond:
+                self._left.add((conn_state["worker_id"], conn_state["attempt"]))
+        return reply
 
     def on_disconnect(self, conn_state: dict[str, Any], reason: str) -> None:
         """A connection ended: a control connection with a running trial means its worker died."""
@@ -116,12 +141,9 @@ class DriverCore:
         if worker_id is None:
             return
         with self._cond:
-            worker = self._workers.get(worker_id)
-            if worker is None or worker.trial_id is None:
-                self._workers.pop(worker_id, None)
-                return
-            self._lose(worker.trial_id, f"worker {worker_id} connection closed ({reason})")
-            self._workers.pop(worker_id, None)
+            worker = self._workers.pop(worker_id, None)
+            if worker is not None:
+                self._lose_worker(worker, f"worker {worker_id} connection closed ({reason})")
 
     # ---- control requests from the user ------------------------------------------------------
 
@@ -147,8 +169,7 @@ class DriverCore:
             for trial in self.trials.values():
                 if trial.state is TrialState.RUNNING:
                     self._stop_reasons[trial.trial_id] = TrialState.STOPPED
-            while self._retry_queue:
-                self._finish(self._retry_queue.popleft(), TrialState.STOPPED)
+            self._end_unstarted()
             self._cond.notify_all()
             self._check_done()
 
@@ -156,8 +177,7 @@ class DriverCore:
         """End now (interrupt, shutdown): every running trial becomes STOPPED with what it sent."""
         with self._cond:
             self._stopping = True
-            while self._retry_queue:
-                self._finish(self._retry_queue.popleft(), TrialState.STOPPED)
+            self._end_unstarted()
             for trial in list(self.trials.values()):
                 if trial.state is TrialState.RUNNING:
                     trial.metric = trial.last_value()
@@ -187,8 +207,7 @@ class DriverCore:
                     continue
                 trial = self.trials[worker.trial_id]
                 if now - worker.last_seen > grace:
-                    self._lose(trial.trial_id, f"no heartbeat from worker {worker.worker_id} for {grace:g} s")
-                    worker.trial_id = None
+                    self._lose_worker(worker, f"no heartbeat from worker {worker.worker_id} for {grace:g} s")
                     kill.append(worker.worker_id)
                 elif (
                     self.config.trial_timeout is not None
@@ -234,13 +253,13 @@ class DriverCore:
         worker_id = msg["worker_id"]
         with self._cond:
             old = self._workers.get(worker_id)
-            if old is not None and old.trial_id is not None:
-                self._lose(old.trial_id, f"worker {worker_id} registered again (its previous attempt died)")
+            if old is not None:
+                self._lose_worker(old, f"worker {worker_id} registered again (its previous attempt died)")
             self._workers[worker_id] = _Worker(
                 worker_id, msg["host"], msg["pid"], self.clock(), info=dict(msg["info"])
             )
             self._registered.add((worker_id, msg["attempt"]))
-            conn_state["worker_id"] = worker_id
+            conn_state["worker_id"], conn_state["attempt"] = worker_id, msg["attempt"]
             return self._assign(worker_id)
 
     def _on_final(self, msg: dict[str, Any], conn_state: dict[str, Any]) -> dict[str, Any]:
@@ -250,23 +269,41 @@ class DriverCore:
             if worker is None:
                 return messages.err(f"unknown worker {worker_id!r}: register first")
             trial = self.trials.get(msg["trial_id"])
+            quick = False  # whether this trial took under AHEAD_MAX_SECONDS
             # A trial already ended here (timeout, lost) may still report: its result is ignored.
             if trial is not None and trial.state is TrialState.RUNNING and trial.worker == worker_id:
                 self._apply_progress(trial, msg["points"], msg["logs"])
                 state, metric, error = self._judge_final(trial, msg)
                 trial.metric, trial.error = metric, error
                 self._finish(trial, state)
-            worker.trial_id = None
-            return self._assign(worker_id)
+                quick = trial.end is not None and trial.end - (trial.start or 0.0) < AHEAD_MAX_SECONDS
+            if worker.trial_id == msg["trial_id"]:
+                worker.trial_id = None
+            had_queued = worker.queued_id is not None
+            # The worker started its queued trial as it sent this FINAL (unless a heartbeat about
+            # that trial overtook the FINAL and started it here already).
+            self._start_queued(worker)
+            if worker.trial_id is not None:
+                return messages.next_trial(self._hand_out_ahead(worker) if quick else None)
+            if had_queued:  # the queued trial was dropped unstarted (the experiment is stopping)
+                return messages.done()
+            return self._assign(worker_id, ahead=quick)
 
     def _on_heartbeat(self, msg: dict[str, Any], conn_state: dict[str, Any]) -> dict[str, Any]:
         worker_id = msg["worker_id"]
         with self._cond:
-            if self._seen(worker_id) is None:
+            worker = self._seen(worker_id)
+            if worker is None:
                 return messages.err(f"unknown worker {worker_id!r}: register first")
             trial_id = msg["trial_id"]
+            if trial_id is not None and trial_id == worker.queued_id:
+                self._start_queued(worker)  # its FINAL for the previous trial is still on the way
+            if trial_id in self._dropped:
+                return messages.stop(trial_id)
             trial = self.trials.get(trial_id) if trial_id is not None else None
-            if trial is None or trial.state is not TrialState.RUNNING or trial.worker != worker_id:
+            if trial is None or trial.worker != worker_id:
+                return messages.ok()
+            if trial.state is not TrialState.RUNNING:
                 return messages.ok()
             self._apply_progress(trial, msg["points"], msg["logs"])
             if trial_id in self._stop_reasons:
@@ -282,32 +319,104 @@ class DriverCore:
             worker.last_seen = self.clock()
         return worker
 
-    def _assign(self, worker_id: str) -> dict[str, Any]:
-        """Block until a trial is available for ``worker_id`` (TRIAL) or none will come (DONE)."""
+    def _assign(self, worker_id: str, ahead: bool = False) -> dict[str, Any]:
+        """Block until a trial is available for ``worker_id`` (TRIAL) or none will come (DONE).
+
+        ``ahead``: the TRIAL may also queue the one after it (see :meth:`_hand_out_ahead`).
+        """
         while True:
             if self._stopping or self.done.is_set():
                 return messages.done()
-            try:
-                trial = self._next_trial()
-            except Exception as exc:  # an optimizer bug must end the experiment, not hang it
-                self.failure = exc
-                self._stopping = True
-                self._cond.notify_all()
-                self.done.set()
-                log.exception("maggy: the optimizer raised; ending the experiment")
+            trial = self._next_trial_or_fail()
+            if self.done.is_set():
                 return messages.done()
             if trial is not None:
-                trial.worker = worker_id
-                # Where the trial ran (executor, host, GPUs) belongs to the trial's record.
-                trial.info.update(self._workers[worker_id].info)
-                transition(trial, TrialState.RUNNING, now=self.clock())
-                self._workers[worker_id].trial_id = trial.trial_id
-                self._emit(ev.TrialStarted(self.config.experiment_id, trial.copy()))
-                return messages.trial(trial.trial_id, trial.params, trial.budget)
+                worker = self._workers[worker_id]
+                self._start(trial, worker)
+                return messages.trial(
+                    trial.trial_id,
+                    trial.params,
+                    trial.budget,
+                    queued=self._hand_out_ahead(worker) if ahead else None,
+                )
             if self._no_more_suggestions() and not self._retry_queue:
                 self._check_done()
                 return messages.done()
             self._cond.wait(_WAIT_SLICE)
+
+    def _start(self, trial: Trial, worker: _Worker) -> None:
+        trial.worker = worker.worker_id
+        # Where the trial ran (executor, host, GPUs) belongs to the trial's record.
+        trial.info.update(worker.info)
+        transition(trial, TrialState.RUNNING, now=self.clock())
+        worker.trial_id = trial.trial_id
+        self._emit(ev.TrialStarted(self.config.experiment_id, trial.copy()))
+
+    def _hand_out_ahead(self, worker: _Worker) -> dict[str, Any] | None:
+        """Queue ``worker``'s next trial now, if allowed (see module docstring); its wire form or None.
+
+        Only while more trials remain than workers (``expected_workers``, or as many as have
+        registered), so that no worker idles at the end while a trial waits queued behind another.
+        """
+        if not self.hand_out_ahead or self._stopping or worker.queued_id is not None:
+            return None
+        remaining = self.planned - self._suggested + len(self._retry_queue)
+        if self._exhausted or remaining <= max(self.expected_workers, len(self._workers)):
+            return None
+        trial = self._next_trial_or_fail()
+        if trial is None:
+            return None
+        trial.worker = worker.worker_id
+        worker.queued_id = trial.trial_id
+        return messages.trial_spec(trial.trial_id, trial.params, trial.budget)
+
+    def _start_queued(self, worker: _Worker) -> None:
+        """The worker has started its queued trial: RUNNING here too (unless it ended while queued)."""
+        trial_id, worker.queued_id = worker.queued_id, None
+        if trial_id is None:
+            return
+        trial = self.trials.get(trial_id)  # None: dropped when the experiment stopped
+        if trial is not None and trial.state is TrialState.PENDING:
+            self._start(trial, worker)
+
+    def _lose_worker(self, worker: _Worker, reason: str) -> None:
+        """``worker`` is gone: its running trials are LOST, its queued one goes back to the queue."""
+        for trial in list(self.trials.values()):
+            if trial.state is TrialState.RUNNING and trial.worker == worker.worker_id:
+                self._lose(trial.trial_id, reason)
+        worker.trial_id = None
+        queued_id, worker.queued_id = worker.queued_id, None
+        queued = self.trials.get(queued_id) if queued_id is not None else None
+        if queued is not None and queued.state is TrialState.PENDING:
+            queued.worker = None
+            self._retry_queue.appendleft(queued)
+            self._cond.notify_all()
+
+    def _end_unstarted(self) -> None:
+        """Stopping: retries not yet run end STOPPED; queued trials not yet started are dropped.
+
+        A queued trial was only handed out ahead, so it leaves no record; its worker may start it
+        anyway before it hears of the stop, and is told to stop it at its first heartbeat.
+        """
+        while self._retry_queue:
+            self._finish(self._retry_queue.popleft(), TrialState.STOPPED)
+        for worker in self._workers.values():
+            queued = self.trials.get(worker.queued_id) if worker.queued_id is not None else None
+            if queued is not None and queued.state is TrialState.PENDING:
+                del self.trials[queued.trial_id]
+                self._dropped.add(queued.trial_id)
+
+    def _next_trial_or_fail(self) -> Trial | None:
+        """:meth:`_next_trial`; an optimizer that raises ends the experiment (None is returned)."""
+        try:
+            return self._next_trial()
+        except Exception as exc:  # an optimizer bug must end the experiment, not hang it
+            self.failure = exc
+            self._stopping = True
+            self._cond.notify_all()
+            self.done.set()
+            log.exception("maggy: the optimizer raised; ending the experiment")
+            return None
 
     def _next_trial(self) -> Trial | None:
         if self._retry_queue:
@@ -330,7 +439,7 @@ class DriverCore:
         params = dict(suggestion)
         budget = params.pop("budget", None)
         self._suggested += 1
-        trial = Trial(trial_id=len(self.trials), params=params, budget=budget)
+        trial = Trial(trial_id=next(self._ids), params=params, budget=budget)
         self.trials[trial.trial_id] = trial
         return trial
 
@@ -388,7 +497,7 @@ class DriverCore:
         if self._stopping or attempts >= self.config.max_retries:
             return False
         retry = Trial(
-            trial_id=len(self.trials), params=dict(lost.params), budget=lost.budget, retry_of=lost.trial_id
+            trial_id=next(self._ids), params=dict(lost.params), budget=lost.budget, retry_of=lost.trial_id
         )
         self.trials[retry.trial_id] = retry
         self._retry_queue.append(retry)
@@ -416,6 +525,11 @@ class DriverCore:
         """Whether that start of that worker reached the driver (backends detect crash loops)."""
         with self._cond:
             return (worker_id, attempt) in self._registered
+
+    def has_left(self, worker_id: str, attempt: int) -> bool:
+        """Whether that start of that worker was answered DONE (it exits without another word)."""
+        with self._cond:
+            return (worker_id, attempt) in self._left
 
     def worker_info(self, worker_id: str) -> dict[str, Any]:
         """A copy of the ``info`` the worker's latest REG carried (empty if unknown)."""

@@ -125,6 +125,7 @@ class ExperimentRun:
         close_abandoned(self.store, self.store.list_experiments())
         self.store.create_experiment(self.record)
         num_workers = self.runner.worker_count(self.record.num_trials)
+        self.core.expected_workers = num_workers
         secret = new_secret()  # fresh per experiment; reaches workers only through the backend's channel
         # The backend knows which interface its workers reach (loopback locally, Spark's driver
         # host on a cluster); a user backend object without driver_host keeps the loopback default.
@@ -150,6 +151,7 @@ class ExperimentRun:
             has_registered=self.core.has_registered,
             fail=lambda message: self.core.fail(RuntimeError(message)),
             worker_info=self.core.worker_info,
+            has_left=self.core.has_left,
         )
         self.runner.start(
             self._driver.address,

@@ -52,6 +52,12 @@ class AbstractOptimizer(abc.ABC):
     direction: str
     rng: np.random.Generator
 
+    #: False when ``suggest`` never depends on finished trials (random, grid, ablation): the driver
+    #: may then draw a worker's next trial while its current one still runs and hand it over ahead,
+    #: so short trials follow each other without a round trip to the driver. Keep True (the safe
+    #: default) for anything that learns from results: a suggestion made ahead misses one result.
+    uses_results: bool = True
+
     def setup(
         self, searchspace: Searchspace, num_trials: int, direction: str, rng: np.random.Generator
     ) -> None:

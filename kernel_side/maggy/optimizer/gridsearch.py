@@ -33,6 +33,8 @@ class GridSearch(AbstractOptimizer):
     raises ValueError when the grid would exceed ``max_grid_size`` points.
     """
 
+    uses_results = False  # suggestions never depend on results: the driver may hand trials out ahead
+
     def __init__(
         self,
         grid_points_per_double: int = 5,

@@ -34,6 +34,8 @@ class RandomSearch(AbstractOptimizer):
     generator lagom passes (``lagom(seed=...)``), as for every built-in optimizer.
     """
 
+    uses_results = False  # suggestions never depend on results: the driver may hand trials out ahead
+
     def __init__(self, max_tries: int = 100, seed: SeedLike = None) -> None:
         if isinstance(max_tries, bool) or not isinstance(max_tries, int) or max_tries < 1:
             raise ValueError(f"RandomSearch: max_tries must be an int >= 1, got {max_tries!r}")

@@ -84,8 +84,21 @@ class RpcClient:
         return reply
 
     def send(self, message: Message) -> None:
-        """Send ``message`` without waiting for a reply (e.g. ERR). Raises as :meth:`request` does."""
+        """Send ``message`` without waiting for its reply. Raises as :meth:`request` does.
+
+        A message the driver answers (a FINAL sent ahead, see the worker loop) must have its reply
+        read with :meth:`receive` before the next :meth:`request`: replies come in request order.
+        """
         self._exchange(self._encode(message), None, want_reply=False)
+
+    def receive(self, timeout: float | None = None) -> Message:
+        """Block until the next reply (to a message sent with :meth:`send`); return it validated.
+
+        Raises as :meth:`request` does.
+        """
+        reply = self._exchange(None, timeout, want_reply=True)
+        assert reply is not None
+        return reply
 
     def close(self) -> None:
         """Close the connection; idempotent. A request blocked in another thread raises ConnectionClosed."""
@@ -101,13 +114,14 @@ class RpcClient:
             if acquired:
                 self._io_lock.release()
 
-    def _exchange(self, frame: bytes, timeout: float | None, want_reply: bool) -> Message | None:
+    def _exchange(self, frame: bytes | None, timeout: float | None, want_reply: bool) -> Message | None:
         with self._io_lock:
             if self._closed:
                 raise ConnectionClosed("client is closed")
             try:
                 self._sock.settimeout(timeout)
-                self._sock.sendall(frame)
+                if frame is not None:
+                    self._sock.sendall(frame)
                 if not want_reply:
                     return None
                 return validate(recv_message(self._sock, self._secret, self._max_frame), self._ops)

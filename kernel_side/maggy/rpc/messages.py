@@ -30,6 +30,7 @@ __all__ = [
     "FINAL",
     "FINAL_STATUSES",
     "HB",
+    "NEXT",
     "OK",
     "PROTOCOL_VERSION",
     "REG",
@@ -44,14 +45,16 @@ __all__ = [
     "err",
     "final",
     "hb",
+    "next_trial",
     "ok",
     "reg",
     "stop",
     "trial",
+    "trial_spec",
     "validate",
 ]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 Message = dict[str, Any]
 
@@ -60,13 +63,14 @@ TRIAL = "TRIAL"
 DONE = "DONE"
 FINAL = "FINAL"
 HB = "HB"
+NEXT = "NEXT"
 OK = "OK"
 STOP = "STOP"
 ERR = "ERR"
 
 WORKER_TO_DRIVER = frozenset({REG, FINAL, HB, ERR})
 """Ops a driver accepts (the default of ``RpcServer``)."""
-DRIVER_TO_WORKER = frozenset({TRIAL, DONE, OK, STOP, ERR})
+DRIVER_TO_WORKER = frozenset({TRIAL, NEXT, DONE, OK, STOP, ERR})
 """Ops a worker accepts as replies (the default of ``RpcClient``)."""
 
 FINAL_STATUSES = ("ok", "error", "early_stopped", "stopped")
@@ -107,12 +111,28 @@ POINTS = FieldType(
     "a list of [step, value] pairs (step a finite number, value a finite number or null)",
     lambda v: isinstance(v, list) and all(_is_point(p) for p in v),
 )
+
+
+def _is_trial_spec(v: Any) -> bool:
+    return (
+        isinstance(v, dict)
+        and _is_int(v.get("trial_id"))
+        and isinstance(v.get("params"), dict)
+        and (v.get("budget") is None or _is_number(v.get("budget")))
+    )
+
+
+QUEUED_TRIAL = FieldType(
+    "null or an object with trial_id (an int), params (an object) and budget (a finite number or null)",
+    lambda v: v is None or _is_trial_spec(v),
+)
 STATUS = FieldType(f"one of {', '.join(FINAL_STATUSES)}", lambda v: v in FINAL_STATUSES)
 
 SCHEMAS: Mapping[str, Mapping[str, FieldType]] = MappingProxyType(
     {
         REG: {"worker_id": STR, "host": STR, "pid": INT, "attempt": INT, "info": OBJECT},
-        TRIAL: {"trial_id": INT, "params": OBJECT, "budget": NUMBER_OR_NULL},
+        TRIAL: {"trial_id": INT, "params": OBJECT, "budget": NUMBER_OR_NULL, "next": QUEUED_TRIAL},
+        NEXT: {"next": QUEUED_TRIAL},
         DONE: {},
         FINAL: {
             "worker_id": STR,
@@ -189,9 +209,38 @@ def reg(
     return _make(REG, worker_id=worker_id, host=host, pid=pid, attempt=attempt, info=dict(info or {}))
 
 
-def trial(trial_id: int, params: Mapping[str, Any], budget: float | None = None) -> Message:
-    """Driver -> worker: run ``params`` as trial ``trial_id`` (``budget``: e.g. epochs, for ASHA)."""
-    return _make(TRIAL, trial_id=trial_id, params=dict(params), budget=budget)
+def trial_spec(trial_id: int, params: Mapping[str, Any], budget: float | None = None) -> dict[str, Any]:
+    """What a queued trial is on the wire (the ``next`` field of TRIAL and NEXT)."""
+    return {"trial_id": trial_id, "params": dict(params), "budget": budget}
+
+
+def trial(
+    trial_id: int,
+    params: Mapping[str, Any],
+    budget: float | None = None,
+    queued: Mapping[str, Any] | None = None,
+) -> Message:
+    """Driver -> worker: run ``params`` as trial ``trial_id`` (``budget``: e.g. epochs, for ASHA).
+
+    ``queued`` (a :func:`trial_spec`, sent as ``next``) is the trial to start right after this one,
+    without waiting for the reply to this one's FINAL.
+    """
+    return _make(
+        TRIAL,
+        trial_id=trial_id,
+        params=dict(params),
+        budget=budget,
+        next=dict(queued) if queued is not None else None,
+    )
+
+
+def next_trial(queued: Mapping[str, Any] | None) -> Message:
+    """Driver -> worker, the reply to a FINAL sent while the worker runs its queued trial.
+
+    ``queued`` (a :func:`trial_spec`, sent as ``next``) is the trial to start after the running
+    one; ``None``: send the running one's FINAL and wait for its reply (TRIAL or DONE).
+    """
+    return _make(NEXT, next=dict(queued) if queued is not None else None)
 
 
 def done() -> Message:
@@ -208,7 +257,8 @@ def final(
     points: Iterable[Any] = (),
     logs: Iterable[str] = (),
 ) -> Message:
-    """Worker -> driver on the control connection: the trial ended. Reply: the next TRIAL, or DONE.
+    """Worker -> driver on the control connection: the trial ended. Reply: the next TRIAL, or DONE;
+    NEXT when the worker had a queued trial (it starts that one as soon as this FINAL is sent).
 
     ``points`` and ``logs`` are what no heartbeat has carried yet. ``error`` is the traceback text
     when ``status`` is ``"error"``. NaN is not allowed on the wire: pass ``None`` instead.

@@ -1,10 +1,15 @@
 """The worker loop shared by every backend.
 
 A worker opens two connections to the driver: the control connection (REG, then one FINAL per
-trial; each reply carries the next trial or DONE) and the heartbeat connection (HB every
+trial; each reply carries the next trial or DONE, see below) and the heartbeat connection (HB every
 ``hb_interval`` seconds with every point and log line buffered since the last beat; the reply may
 order STOP). One lock (``_send_lock``) makes "drain the reporter and send" atomic on both paths,
 so every point reaches the driver exactly once, and before the trial's FINAL.
+
+A TRIAL may carry the trial to run after it (``next``). Then the worker sends that trial's FINAL
+without waiting, starts the queued trial at once, and reads the FINAL's reply (NEXT: the trial
+after that, or none) only when the queued trial has ended. Replies come in request order, so at
+most one reply is ever outstanding.
 """
 
 from __future__ import annotations
@@ -55,16 +60,36 @@ def run_worker(
             messages.reg(worker_id, socket.gethostname(), os.getpid(), attempt, dict(info or {}))
         )
         heartbeat.start()
-        while reply["op"] == "TRIAL":
-            final = _run_trial(map_fun, reply, reporter, worker_id, send_lock)
+        current, queued = _trials_in(reply, worker_id)
+        awaiting_reply = False  # a FINAL went out without waiting; its reply is still to be read
+        while current is not None:
+            final = _run_trial(map_fun, current, reporter, worker_id, send_lock)
             count += 1
-            reply = control.request(final)
-        if reply["op"] == "ERR":
-            log.warning("maggy worker %s: the driver refused: %s", worker_id, reply.get("reason"))
+            if awaiting_reply:
+                awaiting_reply = False
+                ahead = control.receive()
+                if ahead["op"] != messages.NEXT:  # DONE: the queued trial ended there; nothing to send
+                    _trials_in(ahead, worker_id)
+                    break
+                queued = ahead["next"]
+            if queued is not None:
+                control.send(final)  # the driver starts the queued trial on receiving this
+                current, queued, awaiting_reply = queued, None, True
+            else:
+                current, queued = _trials_in(control.request(final), worker_id)
     finally:
         heartbeat.stop()
         control.close()
     return count
+
+
+def _trials_in(reply: dict[str, Any], worker_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the trial to run now, the one queued after it) from a REG/FINAL reply; (None, None) ends."""
+    if reply["op"] == messages.TRIAL:
+        return reply, reply["next"]
+    if reply["op"] == messages.ERR:
+        log.warning("maggy worker %s: the driver refused: %s", worker_id, reply.get("reason"))
+    return None, None
 
 
 def _run_trial(

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from maggy.core import events as ev
-from maggy.core.driver_core import DriverConfig, DriverCore
+from maggy.core.driver_core import AHEAD_MAX_SECONDS, DriverConfig, DriverCore
 from maggy.earlystop import get_policy
 from maggy.optimizer import WAIT, AbstractOptimizer, RandomSearch
 from maggy.rpc import messages
@@ -24,11 +24,14 @@ class FakeClock:
         return self.now
 
 
-def make_core(num_trials=3, direction="max", optimizer=None, clock=None, **cfg) -> DriverCore:
+def make_core(num_trials=3, direction="max", optimizer=None, clock=None, ahead=False, **cfg) -> DriverCore:
+    """A core over x in [0, 1]; ``ahead``: let it hand trials out ahead (RandomSearch allows it)."""
     opt = optimizer or RandomSearch()
     opt.setup(Searchspace(x=("DOUBLE", [0.0, 1.0])), num_trials, direction, np.random.default_rng(0))
     config = DriverConfig(experiment_id="exp", direction=direction, **cfg)
-    return DriverCore(config, opt, clock=clock or FakeClock())
+    core = DriverCore(config, opt, clock=clock or FakeClock())
+    core.hand_out_ahead = core.hand_out_ahead and ahead
+    return core
 
 
 def register(core: DriverCore, worker_id: str):
@@ -259,3 +262,110 @@ def test_unknown_worker_heartbeat_gets_an_error_reply():
     core = make_core()
     reply = core.handle(messages.hb("ghost", None, [], []), {})
     assert reply["op"] == "ERR" and "ghost" in reply["reason"]
+
+
+# ---- handing trials out ahead (optimizers whose suggestions ignore results) -----------------
+
+
+def start_with_a_queued_trial(core: DriverCore, worker_id: str = "w0"):
+    """Register ``worker_id`` and finish its first trial quickly: the reply queues one ahead."""
+    reply, state = register(core, worker_id)
+    assert reply["next"] is None  # nothing is known of the trials' length yet
+    reply = final(core, state, worker_id, reply["trial_id"])
+    assert reply["op"] == "TRIAL" and reply["next"] is not None
+    return reply, state
+
+
+def test_trials_are_handed_out_ahead_and_start_when_the_previous_final_arrives():
+    core = make_core(num_trials=5, ahead=True)
+    reply, state = start_with_a_queued_trial(core)
+    assert (reply["trial_id"], reply["next"]["trial_id"]) == (1, 2)
+    assert core.snapshot_trials()[2].state is TrialState.PENDING  # queued, not started
+    drain(core)
+    reply = final(core, state, "w0", 1, metric=0.5)
+    # The worker runs trial 2 now; the reply to trial 1's FINAL only queues trial 3.
+    assert reply["op"] == "NEXT" and reply["next"]["trial_id"] == 3
+    assert [t.state for t in core.snapshot_trials()[1:3]] == [TrialState.FINISHED, TrialState.RUNNING]
+    assert [(type(e).__name__, e.trial.trial_id) for e in drain(core)] == [
+        ("TrialFinished", 1),
+        ("TrialStarted", 2),
+    ]
+    reply = final(core, state, "w0", 2)
+    assert reply["op"] == "NEXT" and reply["next"] is None  # one trial left, one worker: none ahead
+    reply = final(core, state, "w0", 3)
+    assert reply["op"] == "TRIAL" and reply["trial_id"] == 4 and reply["next"] is None
+    assert final(core, state, "w0", 4)["op"] == "DONE"
+    assert core.done.is_set() and core.has_left("w0", 0)
+    assert [t.state for t in core.snapshot_trials()] == [TrialState.FINISHED] * 5
+
+
+def test_a_worker_whose_trials_take_long_gets_no_trial_ahead():
+    clock = FakeClock()
+    core = make_core(num_trials=5, clock=clock, ahead=True)
+    reply, state = register(core, "w0")
+    clock.now += AHEAD_MAX_SECONDS
+    assert final(core, state, "w0", reply["trial_id"])["next"] is None
+
+
+def test_optimizers_that_learn_from_results_get_no_trial_ahead():
+    class Learner(AbstractOptimizer):  # uses_results stays True, the safe default
+        def suggest(self):
+            return {"x": 0.5}
+
+    core = make_core(num_trials=5, optimizer=Learner(), ahead=True)
+    reply, state = register(core, "w0")
+    assert final(core, state, "w0", 0)["next"] is None
+
+
+def test_no_trial_is_queued_when_no_more_remain_than_workers():
+    # Trial 0 ran, trial 1 is handed out: is a third queued behind it?
+    core = make_core(num_trials=5, ahead=True)
+    core.expected_workers = 2
+    reply, state = register(core, "w0")
+    assert final(core, state, "w0", 0)["next"] is not None  # 3 left for 2 workers
+    core = make_core(num_trials=4, ahead=True)
+    core.expected_workers = 2
+    reply, state = register(core, "w0")
+    assert final(core, state, "w0", 0)["next"] is None  # 2 left for 2 workers: to whoever is free first
+
+
+def test_a_heartbeat_that_overtakes_the_final_starts_the_queued_trial_and_keeps_its_points():
+    core = make_core(num_trials=6, ahead=True)
+    reply, state = start_with_a_queued_trial(core)
+    queued = reply["next"]["trial_id"]
+    assert core.handle(messages.hb("w0", queued, [[0, 0.25]], ["started"]), {})["op"] == "OK"
+    trials = core.snapshot_trials()
+    assert trials[queued].state is TrialState.RUNNING and trials[queued].history == [[0, 0.25]]
+    reply = final(core, state, "w0", reply["trial_id"])
+    assert reply["op"] == "NEXT"  # the worker is busy with the queued trial: do not wait for one
+    assert core.snapshot_trials()[1].state is TrialState.FINISHED
+    assert core.snapshot_trials()[queued].state is TrialState.RUNNING
+
+
+def test_a_dead_workers_queued_trial_goes_to_the_next_worker_unchanged():
+    core = make_core(num_trials=5, max_retries=0, ahead=True)
+    reply, state = start_with_a_queued_trial(core)
+    queued = reply["next"]
+    core.on_disconnect(state, "EOF")
+    trials = core.snapshot_trials()
+    assert trials[reply["trial_id"]].state is TrialState.LOST
+    assert (
+        trials[queued["trial_id"]].state is TrialState.PENDING and trials[queued["trial_id"]].worker is None
+    )
+    reply, _ = register(core, "w1")
+    assert (reply["trial_id"], reply["params"]) == (queued["trial_id"], queued["params"])
+    assert core.snapshot_trials()[queued["trial_id"]].retry_of is None  # it never ran: no retry
+
+
+def test_stopping_drops_unstarted_queued_trials_and_stops_them_if_their_worker_started_them():
+    core = make_core(num_trials=6, ahead=True)
+    reply, state = start_with_a_queued_trial(core)
+    running, queued = reply["trial_id"], reply["next"]["trial_id"]
+    core.stop_experiment()
+    assert [t.trial_id for t in core.snapshot_trials()] == [0, running]  # the queued one leaves no record
+    # The worker started it before hearing of the stop: its heartbeat is told to stop it ...
+    assert core.handle(messages.hb("w0", queued, [[0, 1.0]], []), {}) == messages.stop(queued)
+    # ... and the reply to the running trial's FINAL (read after the queued one) is DONE.
+    assert final(core, state, "w0", running, status="stopped")["op"] == "DONE"
+    assert core.done.is_set()
+    assert [t.state for t in core.snapshot_trials()] == [TrialState.FINISHED, TrialState.STOPPED]

@@ -220,7 +220,10 @@ def test_check_params() -> None:
 
 EVERY_OP = {
     m.REG: m.reg("w-1", "host-a", 4242, 1, {"partition": 3}),
-    m.TRIAL: m.trial(7, {"lr": 0.01, "layers": 3, "act": "relu"}, budget=9),
+    m.TRIAL: m.trial(
+        7, {"lr": 0.01, "layers": 3, "act": "relu"}, budget=9, queued=m.trial_spec(8, {"lr": 0.1})
+    ),
+    m.NEXT: m.next_trial(m.trial_spec(9, {"lr": 0.2}, budget=3)),
     m.DONE: m.done(),
     m.FINAL: m.final("w-1", 7, "error", None, "Traceback ...", [(1, 0.5), [2, None]], ["epoch 1"]),
     m.HB: m.hb("w-1", None),
@@ -269,7 +272,7 @@ _DROP = object()
         (_bad(v=_DROP), "protocol version"),
         (_bad(v="1"), "protocol version"),
         (_bad(v=True), "protocol version"),
-        (_bad(v=2), "version 2 is not supported"),
+        (_bad(v=1), "version 1 is not supported"),
         (_bad(op=_DROP), "'op'"),
         (_bad(op="HELLO"), "unknown op 'HELLO'"),
         (_bad(op="X" * 1000), "unknown op"),
@@ -309,3 +312,11 @@ def test_constructors_reject_bad_values_at_the_sender() -> None:
         m.reg("w", "h", pid="123")  # type: ignore[arg-type]
     with pytest.raises(m.ProtocolError, match="budget"):
         m.trial(1, {}, budget=math.inf)
+    with pytest.raises(m.ProtocolError, match="TRIAL.next"):
+        m.trial(1, {}, queued={"trial_id": "2", "params": {}, "budget": None})
+    with pytest.raises(m.ProtocolError, match="NEXT.next"):
+        m.next_trial({"trial_id": 2, "params": [], "budget": None})
+
+
+def test_a_trial_without_a_queued_one_says_so_explicitly() -> None:
+    assert m.trial(1, {})["next"] is None and m.next_trial(None)["next"] is None

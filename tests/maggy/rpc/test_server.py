@@ -61,7 +61,7 @@ class Recorder:
             if msg["worker_id"] == "boom":
                 raise RuntimeError("driver bug")
             if msg["worker_id"] == "bad-reply":
-                return {"v": 1, "op": m.FINAL}  # missing fields: the server must not send it
+                return {"v": 2, "op": m.FINAL}  # missing fields: the server must not send it
             if msg["worker_id"] == "wrong-direction":
                 return m.reg("x", "h", 1)
             if msg["trial_id"] is not None and msg["trial_id"] < 0:
@@ -275,11 +275,11 @@ def test_client_frames_over_the_servers_limit_are_refused(
             b'{"v": 1, "op": "HB", "worker_id": "w", "trial_id": NaN, "points": [], "logs": []}',
             "MalformedFrame",
         ),
-        (b'{"v": 1, "op": "HELLO"}', "unknown op"),
-        (b'{"v": 2, "op": "OK"}', "version 2"),
+        (b'{"v": 2, "op": "HELLO"}', "unknown op"),
+        (b'{"v": 1, "op": "OK"}', "version 1"),
         (b'{"op": "OK"}', "protocol version"),
-        (b'{"v": 1, "op": "HB", "worker_id": "w", "points": [], "logs": []}', "missing field 'trial_id'"),
-        (b'{"v": 1, "op": "TRIAL", "trial_id": 1, "params": {}, "budget": null}', "direction"),
+        (b'{"v": 2, "op": "HB", "worker_id": "w", "points": [], "logs": []}', "missing field 'trial_id'"),
+        (b'{"v": 2, "op": "TRIAL", "trial_id": 1, "params": {}, "budget": null, "next": null}', "direction"),
     ],
 )
 def test_invalid_but_authentic_frames_close_the_connection(

@@ -29,6 +29,8 @@ class AbstractAblator(AbstractOptimizer):
     ``suggest`` as for any optimizer.
     """
 
+    uses_results = False  # suggestions never depend on results: the driver may hand trials out ahead
+
     def __init__(self, ablation_study: AblationStudy | None = None) -> None:
         self.ablation_study = ablation_study
         self.plan: list[AblationTrial] = []
