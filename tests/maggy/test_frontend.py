@@ -96,3 +96,51 @@ def test_stopping_the_experiment_ends_even_trials_that_never_report(tmp_path):
     assert time.time() - started < 15  # the 2 s grace, then the workers are killed
     assert record.status == "STOPPED" and result["status"] == "STOPPED"
     assert [t.state for t in trials] == [TrialState.STOPPED, TrialState.STOPPED]  # trials 2, 3 never started
+
+
+def quick_reporter(i, reporter):
+    import time
+
+    for step in range(3):
+        reporter.broadcast(float(i + step), step=step)
+        time.sleep(0.01)
+    return float(i)
+
+
+class StopAfterFinished:
+    """Stops the experiment once ``count`` trials finished (quick trials: some are queued ahead then)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.finished = 0
+        self.handle: ExperimentHandle | None = None
+
+    def active(self) -> bool:
+        return True
+
+    def attach(self, handle: ExperimentHandle) -> None:
+        self.handle = handle
+        handle.subscribe(self.on_event)
+
+    def on_event(self, event: ev.Event) -> None:
+        if isinstance(event, ev.TrialFinished):
+            self.finished += 1
+            if self.finished == self.count:
+                threading.Thread(target=self.handle.stop_experiment).start()
+
+    def wait(self, done: threading.Event) -> None:
+        plain_wait(done)
+
+
+def test_stopping_quick_trials_handed_out_ahead_leaves_only_trials_that_ran(tmp_path):
+    space = Searchspace(i=("INTEGER", [0, 10**6]))
+    started = time.time()
+    result, record, trials = run_with(StopAfterFinished(10), quick_reporter, space, tmp_path, num_trials=200)
+    assert time.time() - started < 10
+    assert record.status == "STOPPED" and 10 <= len(trials) < 200
+    assert all(t.state.is_terminal and t.start is not None for t in trials)  # nothing queued is left over
+    finished = [t for t in trials if t.state is TrialState.FINISHED]
+    assert len(finished) >= 10
+    for t in finished:  # every point of every finished trial arrived, once, in order
+        i = t.params["i"]
+        assert t.history == [[0, float(i)], [1, float(i + 1)], [2, float(i + 2)]] and t.metric == float(i)
