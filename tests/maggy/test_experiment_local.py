@@ -17,6 +17,7 @@ import threading
 import time
 
 import pytest
+from worker_processes import worker_pids
 
 from maggy import Searchspace, experiment
 from maggy.cli import main as cli_main
@@ -236,20 +237,7 @@ INTERRUPT_SCRIPT = textwrap.dedent(
 
 
 def _worker_pids_with(marker: str) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                env = f.read()
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmd = f.read()
-        except OSError:
-            continue
-        if marker.encode() in env and b"maggy.worker" in cmd:
-            pids.append(int(entry))
-    return pids
+    return worker_pids(f"{marker}=1".encode())
 
 
 def _wait_for_two_finished_and_one_running(store) -> None:

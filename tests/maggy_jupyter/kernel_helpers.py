@@ -26,6 +26,7 @@ import zmq
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
+from worker_processes import worker_pids
 
 REPO = Path(__file__).resolve().parents[2]
 MARKER_VAR = "MAGGY_TEST_KERNEL_MARKER"
@@ -187,21 +188,8 @@ def running_kernel(python: str | os.PathLike[str], home: Path) -> Iterator[Kerne
 
 
 def marked_workers(marker: str) -> list[int]:
-    """Pids of live ``maggy.worker`` processes started under a kernel carrying ``marker``."""
-    tag = f"{MARKER_VAR}={marker}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-        # A zombie has an empty environ and cmdline, so it is not counted: it no longer runs.
-        if tag in environ and b"maggy.worker" in cmdline:
-            found.append(int(entry))
-    return found
+    """Pids of live maggy workers started under a kernel carrying ``marker``."""
+    return worker_pids(f"{MARKER_VAR}={marker}".encode())
 
 
 def store_trials(home: Path, experiment_id: str | None = None) -> tuple[Any, list[Any]]:

@@ -5,6 +5,11 @@ the driver, which then stops the workers itself), bootstrapped over its stdin. A
 restarts a worker that dies while the experiment still runs; the driver marks its trial LOST
 through the closed control connection.
 
+Warm start: once the first experiment's workers have registered (or it ended), a fork server (see
+``maggy.backends.forkserver``) is started in the background; later workers are forked from it,
+pre-imported, unless ``MAGGY_FORKSERVER=0``. Either way a worker runs the same code with the same
+environment, working directory, stdout and stderr.
+
 At a graceful end, ``lagom`` returns once every worker has exited or been answered DONE: a
 worker told DONE talks to the driver no more, and its interpreter's exit (about 10 ms) is
 awaited by a background reaper. Workers still starting are waited for, so that none finds the
@@ -26,6 +31,7 @@ from typing import Any
 import cloudpickle
 
 import maggy
+from maggy.backends import forkserver
 from maggy.backends.base import DEFAULT_DRIVER_HOST, Supervision, pack_training_function
 
 log = logging.getLogger("maggy")
@@ -39,9 +45,13 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _EXIT_GRACE = 3.0
 
 
+#: A worker process: started fresh, or forked by the fork server.
+_Process = subprocess.Popen[bytes] | forkserver.ForkedWorker
+
+
 @dataclass
 class _Proc:
-    popen: subprocess.Popen[bytes]
+    popen: _Process
     attempt: int
     handled: bool = False
 
@@ -64,6 +74,7 @@ class LocalBackend:
         self._boot: dict[str, Any] = {}
         self._num_workers = 1
         self._restarts = 0
+        self._warm_started = False
 
     def driver_host(self) -> str:
         """Loopback: local workers need nothing wider, and nothing else can reach the driver."""
@@ -102,7 +113,7 @@ class LocalBackend:
         self._monitor = threading.Thread(target=self._watch, name="maggy-local-monitor", daemon=True)
         self._monitor.start()
 
-    def _spawn(self, worker_id: str, attempt: int = 0) -> None:
+    def _worker_env(self) -> dict[str, str]:
         env = dict(os.environ)
         # The worker must import this very maggy, installed or not.
         pkg_root = os.path.dirname(os.path.dirname(os.path.abspath(maggy.__file__)))
@@ -112,21 +123,35 @@ class LocalBackend:
         threads = str(max(1, (os.cpu_count() or 1) // self._num_workers))
         for var in _THREAD_VARS:
             env.setdefault(var, threads)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "maggy.worker"],
-            stdin=subprocess.PIPE,
-            env=env,
-            start_new_session=True,
-        )
-        assert proc.stdin is not None
-        proc.stdin.write(cloudpickle.dumps({**self._boot, "worker_id": worker_id, "attempt": attempt}))
-        proc.stdin.close()
+        return env
+
+    def _spawn(self, worker_id: str, attempt: int = 0) -> None:
+        env = self._worker_env()
+        boot = cloudpickle.dumps({**self._boot, "worker_id": worker_id, "attempt": attempt})
+        server = forkserver.shared_server()
+        forked = server.spawn(env) if server is not None else None
+        proc: _Process
+        if forked is not None:
+            proc, stdin_fd = forked
+            with os.fdopen(stdin_fd, "wb") as stdin:
+                stdin.write(boot)
+        else:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "maggy.worker"],
+                stdin=subprocess.PIPE,
+                env=env,
+                start_new_session=True,
+            )
+            assert proc.stdin is not None
+            proc.stdin.write(boot)
+            proc.stdin.close()
         with self._lock:
             self._procs[worker_id] = _Proc(proc, attempt)
 
     def _watch(self) -> None:
         failed_starts = 0
         while not self._stopping.wait(0.05):
+            self._warm_up_when_registered()
             with self._lock:
                 dead = [
                     (wid, p) for wid, p in self._procs.items() if p.popen.poll() is not None and not p.handled
@@ -151,6 +176,17 @@ class LocalBackend:
                 self._restarts += 1
                 self._spawn(worker_id, proc.attempt + 1)
 
+    def _warm_up_when_registered(self) -> None:
+        """Start the fork server for later experiments once this one's workers run (not before:
+        its imports would compete with theirs for the CPUs)."""
+        if self._warm_started:
+            return
+        with self._lock:
+            procs = list(self._procs.items())
+        if all(self._supervision.has_registered(wid, p.attempt) for wid, p in procs):
+            self._warm_started = True
+            forkserver.warm_up(self._worker_env())
+
     def kill_worker(self, worker_id: str) -> None:
         """Kill one worker (hung or over its trial timeout); the monitor starts a replacement."""
         with self._lock:
@@ -171,6 +207,9 @@ class LocalBackend:
         self._stopping.set()
         if self._monitor is not None:
             self._monitor.join(timeout=5)
+        if not self._warm_started:  # an experiment too short for the monitor to see it run
+            self._warm_started = True
+            forkserver.warm_up(self._worker_env())
         with self._lock:
             procs = [(worker_id, p.popen, p.attempt) for worker_id, p in self._procs.items()]
         if not graceful:
@@ -187,7 +226,7 @@ class LocalBackend:
         _end(staying, grace=_EXIT_GRACE)
 
 
-def _end(procs: list[subprocess.Popen[bytes]], grace: float) -> None:
+def _end(procs: list[_Process], grace: float) -> None:
     """Give ``procs`` ``grace`` s to exit, then terminate them, then kill those that ignore it."""
     for proc in procs:
         with contextlib.suppress(subprocess.TimeoutExpired):

@@ -59,8 +59,9 @@ def run_worker(
         reply = control.request(
             messages.reg(worker_id, socket.gethostname(), os.getpid(), attempt, dict(info or {}))
         )
-        heartbeat.start()
         current, queued = _trials_in(reply, worker_id)
+        if current is not None:  # after DONE the driver may be gone: no more connections to it
+            heartbeat.start()
         awaiting_reply = False  # a FINAL went out without waiting; its reply is still to be read
         while current is not None:
             final = _run_trial(map_fun, current, reporter, worker_id, send_lock)
