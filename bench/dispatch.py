@@ -64,7 +64,7 @@ class Span:
 def wait_for_fork_server(timeout: float = 20.0) -> None:
     """Until the fork server the first experiment started is ready (a notebook's next cell)."""
     deadline = time.monotonic() + timeout
-    while forkserver.shared_server() is None and time.monotonic() < deadline:
+    while forkserver.enabled() and forkserver.shared_server() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     if forkserver.shared_server() is None:
         print("note: no fork server (MAGGY_FORKSERVER=0 or not Linux): 'warm' starts workers afresh too")

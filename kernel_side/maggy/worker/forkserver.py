@@ -2,7 +2,7 @@
 
 Starting a worker interpreter and importing what it needs (cloudpickle, maggy's worker loop) takes
 about 60 ms of CPU, once per worker and experiment. This process pays it once per kernel: it
-imports those modules, then forks a worker for each request from the local backend (about 2 ms).
+imports those modules, then forks a worker for each request from the local backend.
 A forked worker never shares user code with another: the server itself never runs any.
 
 Requests and replies are JSON objects, one per message on a ``SOCK_SEQPACKET`` Unix socket
