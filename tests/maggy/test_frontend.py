@@ -107,29 +107,19 @@ def quick_reporter(i, reporter):
     return float(i)
 
 
-class StopAfterFinished:
+class StopAfterFinished(StoppingFrontend):
     """Stops the experiment once ``count`` trials finished (quick trials: some are queued ahead then)."""
 
     def __init__(self, count: int) -> None:
+        super().__init__(stop_whole=True)
         self.count = count
         self.finished = 0
-        self.handle: ExperimentHandle | None = None
-
-    def active(self) -> bool:
-        return True
-
-    def attach(self, handle: ExperimentHandle) -> None:
-        self.handle = handle
-        handle.subscribe(self.on_event)
 
     def on_event(self, event: ev.Event) -> None:
         if isinstance(event, ev.TrialFinished):
             self.finished += 1
             if self.finished == self.count:
                 threading.Thread(target=self.handle.stop_experiment).start()
-
-    def wait(self, done: threading.Event) -> None:
-        plain_wait(done)
 
 
 def test_stopping_quick_trials_handed_out_ahead_leaves_only_trials_that_ran(tmp_path):

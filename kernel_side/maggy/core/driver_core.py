@@ -7,9 +7,10 @@ driver's dispatcher thread calls :meth:`tick` a few times a second for time-base
 
 Handing out ahead: when the optimizer's suggestions ignore results (``uses_results = False``),
 a worker's last trial took under :data:`AHEAD_MAX_SECONDS` and more trials remain than workers,
-the reply to its FINAL also carries its next trial but one (``next``, left PENDING here). The worker starts it the moment it has sent the running trial's FINAL, and
-the reply to that FINAL (NEXT) brings the one after; so short trials follow each other without
-waiting a round trip. A queued trial whose worker dies goes back to the front of the queue.
+the reply to its FINAL also carries its next trial but one (``next``, left PENDING here). The
+worker starts that one the moment it has sent the running trial's FINAL, and the reply to that
+FINAL (NEXT) brings the one after; so short trials follow each other without waiting a round
+trip. A queued trial whose worker dies goes back to the front of the queue.
 
 Thread-safety: all state sits behind one condition variable. ``handle`` may block (push
 dispatch: a free worker waits inside its REG/FINAL request until a trial is available), which
@@ -301,9 +302,7 @@ class DriverCore:
             if trial_id in self._dropped:
                 return messages.stop(trial_id)
             trial = self.trials.get(trial_id) if trial_id is not None else None
-            if trial is None or trial.worker != worker_id:
-                return messages.ok()
-            if trial.state is not TrialState.RUNNING:
+            if trial is None or trial.state is not TrialState.RUNNING or trial.worker != worker_id:
                 return messages.ok()
             self._apply_progress(trial, msg["points"], msg["logs"])
             if trial_id in self._stop_reasons:

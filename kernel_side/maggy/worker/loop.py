@@ -69,8 +69,9 @@ def run_worker(
             if awaiting_reply:
                 awaiting_reply = False
                 ahead = control.receive()
-                if ahead["op"] != messages.NEXT:  # DONE: the queued trial ended there; nothing to send
-                    _trials_in(ahead, worker_id)
+                if ahead["op"] != messages.NEXT:
+                    # DONE: the experiment stopped and dropped this queued trial; nothing to send.
+                    _trials_in(ahead, worker_id)  # (logs an ERR)
                     break
                 queued = ahead["next"]
             if queued is not None:
