@@ -23,8 +23,8 @@ class Supervision:
     ``fail(message)``: end the experiment as FAILED (e.g. workers cannot even start);
     ``worker_info(worker_id)``: the ``info`` that worker's latest REG carried (empty if none),
     e.g. the Spark task attempt to kill;
-    ``has_left(worker_id, attempt)``: whether that worker start was answered DONE (it closes its
-    connections and exits without talking to the driver again).
+    ``has_left(worker_id, attempt)``: whether that worker start was answered DONE and has closed
+    its control connection (it exits without talking to the driver again).
     """
 
     is_running: Callable[[], bool]

@@ -10,9 +10,9 @@ Warm start: once the first experiment's workers have registered (or it ended), a
 pre-imported, unless ``MAGGY_FORKSERVER=0``. Either way a worker runs the same code with the same
 environment, working directory, stdout and stderr.
 
-At a graceful end, ``lagom`` returns once every worker has exited or been answered DONE: a
-worker told DONE talks to the driver no more, and its interpreter's exit (about 10 ms) is
-awaited by a background reaper. Workers still starting are waited for, so that none finds the
+At a graceful end, ``lagom`` returns once every worker has exited or left (answered DONE, and
+its control connection closed after it): such a worker talks to the driver no more, and its
+interpreter's exit (about 10 ms) is awaited by a background reaper. Workers still starting are waited for, so that none finds the
 driver gone.
 """
 
@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -201,7 +202,7 @@ class LocalBackend:
     def shutdown(self, graceful: bool = True) -> None:
         """Stop every worker; with ``graceful`` let them leave on their own after DONE first.
 
-        Graceful: returns once each worker has exited or been answered DONE (see the module
+        Graceful: returns once each worker has exited or left (see the module
         docstring); the rest get ``_EXIT_GRACE`` s, then are terminated (and killed if need be).
         """
         self._stopping.set()
@@ -215,15 +216,26 @@ class LocalBackend:
         if not graceful:
             _end([popen for _, popen, _ in procs], grace=0.0)
             return
-        leaving = [
-            popen for worker_id, popen, attempt in procs if self._supervision.has_left(worker_id, attempt)
-        ]
-        staying = [popen for _, popen, _ in procs if popen not in leaving]
-        if leaving:
+        # Typically the last worker's DONE is still on its way when the experiment ends: poll
+        # briefly rather than wait for each exit.
+        deadline = time.monotonic() + _EXIT_GRACE
+        waiting = procs
+        while True:
+            waiting = [
+                (worker_id, popen, attempt)
+                for worker_id, popen, attempt in waiting
+                if popen.poll() is None and not self._supervision.has_left(worker_id, attempt)
+            ]
+            if not waiting or time.monotonic() >= deadline:
+                break
+            time.sleep(0.001)
+        late = [popen for _, popen, _ in waiting]
+        gone = [popen for _, popen, _ in procs if popen not in late]
+        if gone:
             threading.Thread(
-                target=_end, args=(leaving, _EXIT_GRACE), name="maggy-local-reaper", daemon=True
+                target=_end, args=(gone, _EXIT_GRACE), name="maggy-local-reaper", daemon=True
             ).start()
-        _end(staying, grace=_EXIT_GRACE)
+        _end(late, grace=0.0)
 
 
 def _end(procs: list[_Process], grace: float) -> None:

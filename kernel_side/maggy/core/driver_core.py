@@ -109,7 +109,7 @@ class DriverCore:
         self._ids = itertools.count()
         self._workers: dict[str, _Worker] = {}
         self._registered: set[tuple[str, int]] = set()
-        self._left: set[tuple[str, int]] = set()  # worker starts answered DONE
+        self._left: set[tuple[str, int]] = set()  # worker starts answered DONE that closed after it
         self._stop_reasons: dict[int, TrialState] = {}
         self._suggested = 0
         self._exhausted = self.planned <= 0
@@ -131,9 +131,8 @@ class DriverCore:
         if handler is None:
             return messages.err(f"the driver does not accept {msg['op']!r} from workers")
         reply = handler(msg, conn_state)
-        if reply is not None and reply["op"] == messages.DONE and "worker_id" in conn_state:
-            with self._cond:
-                self._left.add((conn_state["worker_id"], conn_state["attempt"]))
+        if reply is not None and reply["op"] == messages.DONE:
+            conn_state["answered_done"] = True  # it has left once it closes this connection
         return reply
 
     def on_disconnect(self, conn_state: dict[str, Any], reason: str) -> None:
@@ -142,6 +141,10 @@ class DriverCore:
         if worker_id is None:
             return
         with self._cond:
+            if conn_state.get("answered_done"):
+                # Only now: the DONE reply is out and the worker has closed the connection, so
+                # the driver may close without cutting it short (see has_left).
+                self._left.add((worker_id, conn_state["attempt"]))
             worker = self._workers.pop(worker_id, None)
             if worker is not None:
                 self._lose_worker(worker, f"worker {worker_id} connection closed ({reason})")
@@ -526,7 +529,8 @@ class DriverCore:
             return (worker_id, attempt) in self._registered
 
     def has_left(self, worker_id: str, attempt: int) -> bool:
-        """Whether that start of that worker was answered DONE (it exits without another word)."""
+        """Whether that start of that worker was answered DONE and closed its control connection
+        (it exits without another word)."""
         with self._cond:
             return (worker_id, attempt) in self._left
 
