@@ -45,6 +45,7 @@ class ForkedWorker:
         self.returncode: int | None = None
         self._server = server
         self._exited = threading.Event()
+        self._pidfd: int | None = None  # set once the server is gone: signals go through it
 
     def _set_exit(self, code: int) -> None:
         self.returncode = code
@@ -146,11 +147,18 @@ class ForkServer:
                 return self._replies.pop(0) if self._replies else "the fork server ended"
 
     def signal(self, worker: ForkedWorker, signum: int) -> None:
-        """Have the server signal ``worker`` (it does so only while the child is unreaped)."""
+        """Have the server signal ``worker`` (it does so only while the child is unreaped); once the
+        server is gone, signal it through the pidfd taken then (never a recycled pid either)."""
         if worker.returncode is not None:
             return
+        pidfd = worker._pidfd
         with contextlib.suppress(OSError):
-            self._sock.send(json.dumps({"op": "signal", "pid": worker.pid, "signal": int(signum)}).encode())
+            if pidfd is not None:
+                signal.pidfd_send_signal(pidfd, signum)
+            elif not self.closed.is_set():
+                self._sock.send(
+                    json.dumps({"op": "signal", "pid": worker.pid, "signal": int(signum)}).encode()
+                )
 
     def close(self) -> None:
         """End the server (forked workers are not affected); idempotent."""
@@ -200,17 +208,20 @@ class ForkServer:
 
 
 def _watch_orphan(worker: ForkedWorker) -> None:
-    """Mark ``worker`` ended (exit status unknown: 1) once its pid is gone."""
+    """Mark ``worker`` ended (exit status unknown: 1) once it has exited; until then, signal it
+    through a pidfd (its parent, the server, is gone and reaps it no more)."""
     try:
         fd = os.pidfd_open(worker.pid)
-    except OSError:
+    except OSError:  # already gone
         worker._set_exit(1)
         return
     import select
 
+    worker._pidfd = fd
     try:
         select.select([fd], [], [])
     finally:
+        worker._pidfd = None
         os.close(fd)
     worker._set_exit(1)
 

@@ -148,3 +148,35 @@ def test_forked_workers_that_die_or_hang_are_replaced_and_nothing_is_lost(tmp_pa
     assert states["1"] == "ERROR" and "trial_timeout" in result["errors"][0]
     assert states["2"] == "FINISHED" and states["3"] == "FINISHED"
     assert result["server_alive"]
+
+
+def test_workers_forked_by_a_server_that_died_are_still_killed_when_over_their_timeout(tmp_path):
+    result, _ = run_script(
+        """
+        run()
+        server = wait_for_server()
+
+        def slow(i, reporter):
+            import time
+            reporter.broadcast(1.0, step=0)
+            time.sleep(60 if i == 0 else 0.1)
+            return float(i)
+
+        def kill_server_once_running(event):
+            if type(event).__name__ == "TrialStarted" and event.trial.params["i"] == 0:
+                os.kill(server.pid, signal.SIGKILL)
+
+        started = time.time()
+        result = experiment.lagom(slow, searchspace=Searchspace(i=("DISCRETE", [0, 1, 2])),
+                                  optimizer="gridsearch", num_workers=2, trial_timeout=2,
+                                  hb_interval=0.2, store=STORE, progress=False,
+                                  listeners=[kill_server_once_running])
+        trials = open_store(STORE).get_trials(result["experiment_id"])
+        out(seconds=time.time() - started, states=[t.state.value for t in trials],
+            closed=server.closed.is_set())
+        """,
+        tmp_path,
+    )
+    assert result["closed"]
+    assert result["states"] == ["ERROR", "FINISHED", "FINISHED"]  # trial 0 killed at its timeout
+    assert result["seconds"] < 20
