@@ -56,6 +56,7 @@ class AbstractOptimizer(abc.ABC):
     #: may then draw a worker's next trial while its current one still runs and hand it over ahead,
     #: so short trials follow each other without a round trip to the driver. Keep True (the safe
     #: default) for anything that learns from results: a suggestion made ahead misses one result.
+    #: A subclass of an optimizer that sets False, whose ``suggest`` reads results, sets it back.
     uses_results: bool = True
 
     def setup(
