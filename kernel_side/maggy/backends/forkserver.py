@@ -199,6 +199,8 @@ class ForkServer:
         self._reply.set()
         with contextlib.suppress(OSError):
             self._sock.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(timeout=5)  # reap it: it has ended, or ends now that its socket closed
         # The server is gone and reports no more exits: watch its children's pids instead.
         with self._state_lock:
             orphans = list(self._workers.values())
