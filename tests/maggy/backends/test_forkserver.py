@@ -39,6 +39,11 @@ PRELUDE = textwrap.dedent(
         seen = [json.loads(t.logs[0]) for t in trials if t.logs]
         return result, trials, seen
 
+    def run_grid(fn, values, **kw):
+        result = experiment.lagom(fn, searchspace=Searchspace(i=("DISCRETE", values)), optimizer="gridsearch",
+                                  num_workers=2, hb_interval=0.2, store=STORE, progress=False, **kw)
+        return open_store(STORE).get_trials(result["experiment_id"])
+
     def wait_for_server():
         deadline = time.time() + 20
         while forkserver.shared_server() is None:
@@ -132,10 +137,7 @@ def test_forked_workers_that_die_or_hang_are_replaced_and_nothing_is_lost(tmp_pa
                 time.sleep(60)  # hangs past trial_timeout: killed through the server
             return float(i)
 
-        result = experiment.lagom(flaky, searchspace=Searchspace(i=("DISCRETE", [0, 1, 2, 3])),
-                                  optimizer="gridsearch", num_workers=2, trial_timeout=3,
-                                  hb_interval=0.2, store=STORE, progress=False)
-        trials = open_store(STORE).get_trials(result["experiment_id"])
+        trials = run_grid(flaky, [0, 1, 2, 3], trial_timeout=3)
         out(states={str(t.params["i"]) + ("r" if t.retry_of is not None else ""): t.state.value
                     for t in trials},
             errors=[t.error for t in trials if t.state.value == "ERROR"],
@@ -167,11 +169,7 @@ def test_workers_forked_by_a_server_that_died_are_still_killed_when_over_their_t
                 os.kill(server.pid, signal.SIGKILL)
 
         started = time.time()
-        result = experiment.lagom(slow, searchspace=Searchspace(i=("DISCRETE", [0, 1, 2])),
-                                  optimizer="gridsearch", num_workers=2, trial_timeout=2,
-                                  hb_interval=0.2, store=STORE, progress=False,
-                                  listeners=[kill_server_once_running])
-        trials = open_store(STORE).get_trials(result["experiment_id"])
+        trials = run_grid(slow, [0, 1, 2], trial_timeout=2, listeners=[kill_server_once_running])
         out(seconds=time.time() - started, states=[t.state.value for t in trials],
             closed=server.closed.is_set())
         """,
