@@ -126,7 +126,9 @@ def test_the_worker_records_the_stopped_trial_with_its_last_value():
         fit(m, [KerasEpochEnd(reporter, metric="loss")], epochs=20)
         return 123.0  # never reached: fit raised the stop
 
-    final = _run_trial(training_function, {"trial_id": 0, "params": {}}, rep, "w", threading.Lock())
+    final = _run_trial(
+        training_function, {"trial_id": 0, "params": {}}, rep, "w", threading.Lock(), carry=lambda *_: None
+    )
     assert final["status"] == "early_stopped" and final["metric"] == final["points"][-1][1]
     assert len(final["points"]) == 1
 

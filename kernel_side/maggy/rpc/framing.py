@@ -10,10 +10,17 @@ A frame on the wire is::
 
 Receiving is ordered so that an unauthenticated peer can make us do as little as possible: the
 length is checked against ``max_frame`` before any body byte is read, memory grows only with the
-bytes that actually arrive (never with the announced length), the tag is checked with
+bytes that actually arrive (never with the announced length: reads go through a 64 KiB scratch
+buffer into a ``bytearray`` that grows as bytes come), the tag is checked with
 ``hmac.compare_digest`` before the payload is decoded, and the payload is only ever JSON (never
 pickle). No exception message raised here contains payload bytes or the secret, so callers may log
 them as they are.
+
+Time limits (the server's, see ``recv_message``): ``deadline`` bounds a whole frame including the
+wait for its first byte (an unauthenticated connection's first frame); ``frame_timeout`` bounds a
+frame once its first byte has arrived (a started frame must complete; the wait between frames is
+unbounded, since a control connection idles for a whole trial). Either expiring raises
+:class:`FrameTimeout`.
 
 EOF policy: EOF before the first header byte is a clean end of the conversation and raises
 :class:`ConnectionClosed`. EOF anywhere inside a frame raises :class:`MalformedFrame`: the bytes
@@ -28,12 +35,14 @@ rejects them, so the wire stays strict JSON that any language can read. Callers 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import secrets
 import socket
 import struct
+import time
 from typing import Any, NoReturn
 
 __all__ = [
@@ -44,6 +53,7 @@ __all__ = [
     "AuthenticationError",
     "ConnectionClosed",
     "FrameError",
+    "FrameTimeout",
     "MalformedFrame",
     "OversizedFrame",
     "check_params",
@@ -61,8 +71,10 @@ HEADER = struct.Struct(">I")
 TAG_LEN = hashlib.sha256().digest_size  # 32
 SECRET_LEN = 32
 
-# Upper bound of one recv() call: a peer announcing 8 MiB and sending 10 bytes costs us ~10 bytes.
-_RECV_CHUNK = 1024 * 1024
+# Size of the scratch buffer each read goes through. socket.recv(n) allocates n bytes whatever
+# arrives, so reads go through recv_into this buffer and are appended to a bytearray that grows
+# with the bytes actually received: a peer announcing 8 MiB and sending 10 bytes costs ~64 KiB.
+_RECV_CHUNK = 64 * 1024
 
 
 class FrameError(Exception):
@@ -93,6 +105,13 @@ class ConnectionClosed(FrameError):
     """The peer closed (or reset) the connection between frames; no message was lost mid-frame."""
 
 
+class FrameTimeout(FrameError):
+    """A frame did not arrive in time (``deadline`` or ``frame_timeout`` of :func:`recv_message`).
+
+    The stream position is unknown afterwards: close the connection.
+    """
+
+
 def new_secret() -> bytes:
     """Return a fresh 32-byte secret from the OS CSPRNG. One per experiment; never logged."""
     return secrets.token_bytes(SECRET_LEN)
@@ -109,7 +128,7 @@ def check_params(secret: bytes, max_frame: int) -> None:
         raise ValueError(f"max_frame must be in ({TAG_LEN}, 2**32), got {max_frame}")
 
 
-def _tag(secret: bytes, payload: bytes) -> bytes:
+def _tag(secret: bytes, payload: bytes | memoryview) -> bytes:
     return hmac.digest(secret, payload, "sha256")
 
 
@@ -134,7 +153,7 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"non-finite number {name} is not allowed")
 
 
-def decode_payload(secret: bytes, body: bytes) -> dict[str, Any]:
+def decode_payload(secret: bytes, body: bytes | bytearray) -> dict[str, Any]:
     """Authenticate and decode a frame body (tag + payload, i.e. the N bytes after the header).
 
     The tag is verified in constant time before anything is parsed. Raises
@@ -143,13 +162,18 @@ def decode_payload(secret: bytes, body: bytes) -> dict[str, Any]:
     length = len(body)
     if length <= TAG_LEN:
         raise MalformedFrame(f"frame of {length} bytes is too short for a tag and a payload", length)
-    tag, payload = body[:TAG_LEN], body[TAG_LEN:]
-    if not hmac.compare_digest(tag, _tag(secret, payload)):
-        raise AuthenticationError("HMAC verification failed", length)
+    with memoryview(body) as view:  # slices of a view share the body's memory: no 8 MiB copies
+        tag, payload = bytes(view[:TAG_LEN]), view[TAG_LEN:]
+        if not hmac.compare_digest(tag, _tag(secret, payload)):
+            raise AuthenticationError("HMAC verification failed", length)
+        try:
+            text = str(payload, "utf-8")
+        except UnicodeDecodeError:
+            raise MalformedFrame("payload is not valid UTF-8", length) from None
+        finally:
+            payload.release()
     try:
-        message = json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
-    except UnicodeDecodeError:
-        raise MalformedFrame("payload is not valid UTF-8", length) from None
+        message = json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
         raise MalformedFrame("payload JSON is nested too deeply", length) from None
     except ValueError as exc:  # json.JSONDecodeError is a ValueError, and so is _reject_constant's
@@ -180,43 +204,96 @@ def send_message(
         raise ConnectionClosed(f"connection lost while sending ({type(exc).__name__})") from exc
 
 
-def _recv_exactly(sock: socket.socket, n: int, what: str, length: int | None) -> bytes:
-    """Read exactly ``n`` bytes. EOF before the first byte returns b''; EOF after it is malformed."""
-    chunks: list[bytes] = []
-    got = 0
-    while got < n:
-        chunk = sock.recv(min(n - got, _RECV_CHUNK))
-        if not chunk:
-            if got == 0:
-                return b""
-            raise MalformedFrame(f"connection closed mid-frame ({got} of {n} {what} bytes read)", length)
-        chunks.append(chunk)
-        got += len(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+class _Reader:
+    """Reads exact byte counts from ``sock`` under the time limits of one :func:`recv_message` call."""
+
+    def __init__(self, sock: socket.socket, deadline: float | None, frame_timeout: float | None) -> None:
+        self.sock = sock
+        self.deadline = deadline
+        self.frame_timeout = frame_timeout
+        self.timed = deadline is not None or frame_timeout is not None
+        self.scratch: memoryview | None = None
+
+    def started(self) -> None:
+        """The frame's first byte arrived: from now on it must complete within ``frame_timeout``."""
+        if self.frame_timeout is not None:
+            limit = time.monotonic() + self.frame_timeout
+            self.deadline = limit if self.deadline is None else min(self.deadline, limit)
+
+    @staticmethod
+    def _late(got: int, n: int, what: str, length: int | None) -> FrameTimeout:
+        return FrameTimeout(f"frame not complete in time ({got} of {n} {what} bytes read)", length)
+
+    def read(self, n: int, what: str, length: int | None, into: bytearray | None = None) -> bytearray:
+        """Read exactly ``n`` bytes. EOF before the first byte returns an empty bytearray; after it,
+        :class:`MalformedFrame`. Memory grows with the bytes received, never ahead of them."""
+        buf = bytearray() if into is None else into
+        base = len(buf)
+        if self.scratch is None or len(self.scratch) < min(n, _RECV_CHUNK):
+            self.scratch = memoryview(bytearray(min(n, _RECV_CHUNK)))
+        scratch = self.scratch
+        while (got := len(buf) - base) < n:
+            if self.timed:
+                # The wait for a frame's first byte is unbounded unless a deadline covers it.
+                remaining = None if self.deadline is None else self.deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise self._late(got, n, what, length)
+                self.sock.settimeout(remaining)
+            try:
+                k = self.sock.recv_into(scratch, min(n - got, len(scratch)))
+            except TimeoutError:
+                if not self.timed:
+                    raise  # the caller's own socket timeout (RpcClient.request): its business
+                raise self._late(got, n, what, length) from None
+            if not k:
+                if got == 0 and into is None:
+                    return buf
+                raise MalformedFrame(f"connection closed mid-frame ({got} of {n} {what} bytes read)", length)
+            buf += scratch[:k]
+        return buf
 
 
-def recv_message(sock: socket.socket, secret: bytes, max_frame: int = DEFAULT_MAX_FRAME) -> dict[str, Any]:
+def recv_message(
+    sock: socket.socket,
+    secret: bytes,
+    max_frame: int = DEFAULT_MAX_FRAME,
+    *,
+    deadline: float | None = None,
+    frame_timeout: float | None = None,
+) -> dict[str, Any]:
     """Block until one complete frame has arrived; return its authenticated JSON object.
 
     Raises :class:`ConnectionClosed` on a clean EOF (or reset) between frames,
     :class:`OversizedFrame` if the announced length exceeds ``max_frame`` (the body is not read, so
     the stream is unusable afterwards: close the connection), :class:`MalformedFrame` or
-    :class:`AuthenticationError` as described in the module docstring. Socket timeouts propagate as
-    ``TimeoutError``; after one the stream position is unknown and the connection must be closed.
+    :class:`AuthenticationError` as described in the module docstring.
+
+    Time limits: ``deadline`` (a ``time.monotonic()`` value) bounds the whole frame, first byte
+    included; ``frame_timeout`` (seconds) bounds it from its first byte on. Either expiring raises
+    :class:`FrameTimeout`. With either given, this call owns the socket's timeout (it waits for the
+    first byte without one unless ``deadline`` is set, and leaves the socket blocking); with
+    neither, the socket's own timeout applies and ``TimeoutError`` propagates. After any timeout
+    the stream position is unknown and the connection must be closed.
     The returned dict is not checked against the message schemas; see ``messages.validate``.
     """
+    reader = _Reader(sock, deadline, frame_timeout)
     try:
-        header = _recv_exactly(sock, HEADER.size, "header", None)
+        header = reader.read(1, "header", None)
         if not header:
             raise ConnectionClosed("connection closed by peer")
+        reader.started()
+        reader.read(HEADER.size - 1, "header", None, into=header)
         (length,) = HEADER.unpack(header)
         if length > max_frame:
             raise OversizedFrame(f"announced frame of {length} bytes exceeds max_frame={max_frame}", length)
         if length <= TAG_LEN:
             raise MalformedFrame(f"frame of {length} bytes is too short for a tag and a payload", length)
-        body = _recv_exactly(sock, length, "body", length)
-        if not body:
-            raise MalformedFrame(f"connection closed mid-frame (0 of {length} body bytes read)", length)
+        body = reader.read(length, "body", length, into=bytearray())
     except ConnectionError as exc:
         raise ConnectionClosed(f"connection lost ({type(exc).__name__})") from exc
+    finally:
+        if reader.timed:
+            # OSError: closed under us by a concurrent stop(); the read has failed already.
+            with contextlib.suppress(OSError):
+                sock.settimeout(None)
     return decode_payload(secret, body)

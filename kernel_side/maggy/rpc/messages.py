@@ -261,7 +261,9 @@ def final(
     NEXT when the worker had a queued trial (it starts that one as soon as this FINAL is sent).
 
     ``points`` and ``logs`` are what no heartbeat has carried yet. ``error`` is the traceback text
-    when ``status`` is ``"error"``. NaN is not allowed on the wire: pass ``None`` instead.
+    when ``status`` is ``"error"``. NaN is not allowed on the wire: pass ``None`` instead. The worker
+    loop keeps the frame under the limit (``maggy.reporter``: output in budgeted pieces, the error
+    clipped visibly); this constructor does not, and ``encode_frame`` refuses an oversized one.
     """
     return _make(
         FINAL,
@@ -278,8 +280,8 @@ def final(
 def hb(worker_id: str, trial_id: int | None, points: Iterable[Any] = (), logs: Iterable[str] = ()) -> Message:
     """Worker -> driver on the heartbeat connection, every hb_interval. Reply: OK or STOP.
 
-    ``trial_id`` is ``None`` while the worker is between trials; ``points``/``logs`` are new since
-    the previous heartbeat.
+    ``trial_id`` is ``None`` while the worker is between trials (and in the empty first HB a worker
+    sends as it connects); ``points``/``logs`` are new since the previous heartbeat.
     """
     return _make(HB, worker_id=worker_id, trial_id=trial_id, points=_points(points), logs=list(logs))
 

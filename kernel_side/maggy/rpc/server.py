@@ -3,6 +3,16 @@
 Workers are few (one control and one heartbeat connection each), so a thread per connection is the
 simplest design that lets a handler block, e.g. FINAL waiting until the optimizer has a next trial.
 
+Limits on peers that have not proven they hold the secret (a connection is *authenticated* once
+its first frame passed the HMAC check and the schema): at most ``max_unauthenticated`` of them at
+a time (an extra one waits in the listen backlog for up to half a second, then is closed with a
+WARNING); their first frame must arrive whole within ``auth_timeout`` seconds of the accept and be
+at most ``max_first_frame`` bytes (a worker opens with a small REG or an empty HB). On every
+connection a frame whose first byte arrived must complete within ``frame_timeout`` seconds; the
+wait between frames of an authenticated connection is unbounded (a control connection is idle
+for a whole trial). So a stray local process costs at most ``max_unauthenticated`` threads and
+``max_unauthenticated * max_first_frame`` bytes, for a few seconds each.
+
 Threading contract:
 - ``handler(msg, conn)`` runs on the connection's thread; calls for one connection are sequential,
   calls for different connections run concurrently, so shared driver state needs the driver's lock.
@@ -17,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import selectors
 import socket
 import threading
@@ -44,6 +55,17 @@ DisconnectCallback = Callable[["Connection", str], None]
 STOPPED = "server stopped"
 _MAX_ERR_REASON = 500
 
+DEFAULT_MAX_UNAUTHENTICATED = 32
+DEFAULT_AUTH_TIMEOUT = 5.0
+DEFAULT_FRAME_TIMEOUT = 10.0
+DEFAULT_MAX_FIRST_FRAME = 256 * 1024
+
+# How long the accept thread waits for an unauthenticated slot before it closes the newcomer:
+# real workers authenticate within milliseconds of connecting, so a burst of them only waits.
+_ADMIT_WAIT = 0.5
+# At most one "refused" WARNING per this many seconds (a flood must not flood the log).
+_REFUSAL_LOG_EVERY = 5.0
+
 
 class Connection:
     """One accepted connection, as the handler sees it.
@@ -56,6 +78,8 @@ class Connection:
         self.conn_id = conn_id
         self.peer: tuple[Any, ...] = tuple(peer) if isinstance(peer, tuple) else (peer,)
         self.state: dict[str, Any] = {}
+        self.authenticated = False  # set (by the server) once a frame passed the HMAC and the schema
+        self.accepted_at = time.monotonic()
         self._sock = sock
         # Serializes close() against stop()'s shutdown(): a shutdown racing a close could hit a
         # reused file descriptor belonging to some other socket.
@@ -96,6 +120,8 @@ class RpcServer:
     ``host`` is bound exactly as given (``127.0.0.1`` by default; pass ``spark.driver.host`` for a
     cluster; a wildcard only if the caller asks for one). ``port=0`` picks a free port; read it
     from :attr:`address` after :meth:`start`. ``ops`` is the set of ops accepted from peers.
+    ``max_unauthenticated``, ``auth_timeout``, ``max_first_frame`` and ``frame_timeout`` bound
+    what a peer costs before and while it sends frames (see the module docstring).
     """
 
     def __init__(
@@ -108,8 +134,29 @@ class RpcServer:
         on_disconnect: DisconnectCallback | None = None,
         name: str = "maggy-rpc",
         ops: Collection[str] = WORKER_TO_DRIVER,
+        max_unauthenticated: int = DEFAULT_MAX_UNAUTHENTICATED,
+        auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
+        frame_timeout: float = DEFAULT_FRAME_TIMEOUT,
+        max_first_frame: int = DEFAULT_MAX_FIRST_FRAME,
     ) -> None:
         check_params(secret, max_frame)
+        if isinstance(max_unauthenticated, bool) or not isinstance(max_unauthenticated, int):
+            raise TypeError(f"max_unauthenticated must be an int, got {type(max_unauthenticated).__name__}")
+        if max_unauthenticated < 1:
+            raise ValueError(f"max_unauthenticated must be at least 1, got {max_unauthenticated}")
+        for what, seconds in (("auth_timeout", auth_timeout), ("frame_timeout", frame_timeout)):
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < 86400:
+                raise ValueError(f"{what} must be a number of seconds in (0, 86400), got {seconds!r}")
+        if (
+            isinstance(max_first_frame, bool)
+            or not isinstance(max_first_frame, int)
+            or max_first_frame <= 1024
+        ):
+            raise ValueError(f"max_first_frame must be an int over 1024 bytes, got {max_first_frame!r}")
+        self._max_unauthenticated = max_unauthenticated
+        self._auth_timeout = float(auth_timeout)
+        self._frame_timeout = float(frame_timeout)
+        self._max_first_frame = min(max_first_frame, max_frame)
         self._secret = bytes(secret)
         self._handler = handler
         self._host = host
@@ -118,7 +165,11 @@ class RpcServer:
         self._on_disconnect = on_disconnect
         self._name = name
         self._ops = frozenset(ops)
-        self._lock = threading.Lock()  # guards _conns, _next_id and the stopping check at accept
+        self._lock = threading.Lock()  # guards _conns, _next_id, _unauthenticated, the stopping check
+        self._slot_free = threading.Condition(self._lock)  # notified when _unauthenticated drops
+        self._unauthenticated = 0  # admitted connections that have not authenticated yet
+        self._refused = 0  # refused connections not yet reported in a WARNING (accept thread only)
+        self._refusal_logged_at = -math.inf
         self._conns: dict[int, Connection] = {}
         self._next_id = 0
         self._stopping = threading.Event()
@@ -170,6 +221,7 @@ class RpcServer:
                 self._stopping.set()
                 return
             self._stopping.set()
+            self._slot_free.notify_all()  # the accept thread may be waiting for a slot
             conns = list(self._conns.values())
         deadline = time.monotonic() + timeout
         assert self._wake_w is not None and self._accept_thread is not None
@@ -204,6 +256,12 @@ class RpcServer:
                 events = selector.select()
                 if any(key.fileobj is self._wake_r for key, _ in events):
                     return
+                with self._slot_free:
+                    # Leave newcomers in the listen backlog while the unauthenticated slots are full.
+                    self._slot_free.wait_for(
+                        lambda: self._unauthenticated < self._max_unauthenticated or self._stopping.is_set(),
+                        _ADMIT_WAIT,
+                    )
                 try:
                     sock, peer = self._listener.accept()
                 except BlockingIOError:
@@ -224,14 +282,21 @@ class RpcServer:
             if self._stopping.is_set():
                 sock.close()
                 return
-            conn = Connection(self._next_id, peer, sock)
-            self._next_id += 1
-            self._conns[conn.conn_id] = conn
-            conn._thread = threading.Thread(
-                target=self._serve, args=(conn,), name=f"{self._name}-conn-{conn.conn_id}", daemon=True
-            )
-            # Started under the lock so that stop() never sees (and joins) a thread not yet started.
-            conn._thread.start()
+            refused = self._unauthenticated >= self._max_unauthenticated
+            if not refused:
+                conn = Connection(self._next_id, peer, sock)
+                self._next_id += 1
+                self._conns[conn.conn_id] = conn
+                self._unauthenticated += 1
+                conn._thread = threading.Thread(
+                    target=self._serve, args=(conn,), name=f"{self._name}-conn-{conn.conn_id}", daemon=True
+                )
+                # Started under the lock so that stop() never sees (and joins) a thread not yet started.
+                conn._thread.start()
+        if refused:
+            sock.close()
+            self._log_refusal(peer)
+            return
         logger.debug("%s: connection %d from %s", self._name, conn.conn_id, conn.peer)
 
     def _serve(self, conn: Connection) -> None:
@@ -245,19 +310,58 @@ class RpcServer:
             conn._close()
             self._finish(conn, reason)
 
+    def _log_refusal(self, peer: Any) -> None:
+        """WARNING about refused connections, at most one per _REFUSAL_LOG_EVERY seconds (accept thread)."""
+        self._refused += 1
+        now = time.monotonic()
+        if now - self._refusal_logged_at < _REFUSAL_LOG_EVERY:
+            return
+        logger.warning(
+            "%s: refused %d connection(s), the latest from %s: %d connections have not authenticated yet "
+            "(max_unauthenticated=%d); a stray or hostile local process may be connecting",
+            self._name,
+            self._refused,
+            peer,
+            self._max_unauthenticated,
+            self._max_unauthenticated,
+        )
+        self._refused, self._refusal_logged_at = 0, now
+
+    def _authenticated(self, conn: Connection) -> None:
+        with self._lock:
+            if not conn.authenticated:
+                conn.authenticated = True
+                self._unauthenticated -= 1
+                self._slot_free.notify()
+
     def _serve_loop(self, conn: Connection) -> str:
         """Serve one connection until it ends; return why it ended (the ``on_disconnect`` reason)."""
         while True:
             try:
-                msg = validate(recv_message(conn._sock, self._secret, self._max_frame), self._ops)
+                if conn.authenticated:
+                    raw = recv_message(
+                        conn._sock, self._secret, self._max_frame, frame_timeout=self._frame_timeout
+                    )
+                else:
+                    raw = recv_message(
+                        conn._sock,
+                        self._secret,
+                        self._max_first_frame,
+                        deadline=conn.accepted_at + self._auth_timeout,
+                        frame_timeout=self._frame_timeout,
+                    )
+                msg = validate(raw, self._ops)
+                if not conn.authenticated:  # only this thread sets it before the connection ends
+                    self._authenticated(conn)
             except ConnectionClosed as exc:
                 return STOPPED if self._stopping.is_set() else exc.reason
             except FrameError as exc:
                 if self._stopping.is_set():
                     return STOPPED  # our own shutdown cut a frame short
                 logger.warning(
-                    "%s: dropping connection %d from %s: %s: %s (frame length %s)",
+                    "%s: dropping %s connection %d from %s: %s: %s (frame length %s)",
                     self._name,
+                    "authenticated" if conn.authenticated else "unauthenticated",
                     conn.conn_id,
                     conn.peer,
                     type(exc).__name__,
@@ -296,6 +400,10 @@ class RpcServer:
                 return
             conn._finished = True
             self._conns.pop(conn.conn_id, None)
+            if not conn.authenticated:
+                conn.authenticated = True  # its slot is free again
+                self._unauthenticated -= 1
+                self._slot_free.notify()
         logger.debug("%s: connection %d from %s ended: %s", self._name, conn.conn_id, conn.peer, reason)
         if self._on_disconnect is not None:
             try:

@@ -6,6 +6,12 @@ trial; each reply carries the next trial or DONE, see below) and the heartbeat c
 order STOP). One lock (``_send_lock``) makes "drain the reporter and send" atomic on both paths,
 so every point reaches the driver exactly once, and before the trial's FINAL.
 
+No frame exceeds the wire's limit, whatever the trial prints (see ``maggy.reporter``): each HB
+carries at most one frame's budget, and the heartbeat thread sends further HBs at once while more
+is buffered; at a trial's end, what does not fit its FINAL goes ahead in HBs on the heartbeat
+connection (each answered before the FINAL is sent, so nothing is reordered), and the FINAL's
+error text is clipped visibly to its own budget. The FINAL (status, metric) always gets through.
+
 A TRIAL may carry the trial to run after it (``next``). Then the worker sends that trial's FINAL
 without waiting, starts the queued trial at once, and reads the FINAL's reply (NEXT: the trial
 after that, or none) only when the queued trial has ended. Replies come in request order, so at
@@ -23,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from maggy.exceptions import EarlyStopException
-from maggy.reporter import Reporter
+from maggy.reporter import FRAME_BUDGET, Reporter, clip_text, json_size
 from maggy.rpc import messages
 from maggy.rpc.client import RpcClient
 from maggy.worker.capture import captured_output
@@ -33,6 +39,8 @@ log = logging.getLogger("maggy.worker")
 
 #: Consecutive failed heartbeats after which the driver is taken to be gone.
 _MAX_HB_FAILURES = 3
+#: Encoded bytes a FINAL's error text (a traceback) may take; longer ones keep head and tail.
+ERROR_BUDGET = 1536 * 1024
 
 
 def run_worker(
@@ -64,7 +72,7 @@ def run_worker(
             heartbeat.start()
         awaiting_reply = False  # a FINAL went out without waiting; its reply is still to be read
         while current is not None:
-            final = _run_trial(map_fun, current, reporter, worker_id, send_lock)
+            final = _run_trial(map_fun, current, reporter, worker_id, send_lock, heartbeat.carry)
             count += 1
             if awaiting_reply:
                 awaiting_reply = False
@@ -100,14 +108,16 @@ def _run_trial(
     reporter: Reporter,
     worker_id: str,
     send_lock: threading.Lock,
+    carry: Callable[[int | None, list[Any], list[str]], None],
 ) -> dict[str, Any]:
+    """Run one trial; return its FINAL. ``carry`` sends what does not fit the FINAL ahead of it."""
     trial_id = msg["trial_id"]
     params = dict(msg["params"])
     if msg.get("budget") is not None:
         params["budget"] = msg["budget"]
     reporter.reset(trial_id)
     status, metric, error = "ok", None, None
-    with captured_output(reporter.log):
+    with captured_output(reporter):
         try:
             result = call_training_function(map_fun, params, reporter)
             metric, error = metric_from_result(result)
@@ -117,8 +127,16 @@ def _run_trial(
             status, metric = "early_stopped", reporter.last_value
         except BaseException:  # noqa: BLE001 - a trial's failure, even SystemExit, is that trial's ERROR
             status, error = "error", traceback.format_exc()
+    if error is not None:  # e.g. a 9 MB exception message, or the repr of a huge returned value
+        error = clip_text(error, ERROR_BUDGET)
     with send_lock:
-        _, points, logs = reporter.drain()
+        reporter.seal()
+        budget = FRAME_BUDGET - (json_size(error) if error is not None else 0)
+        while True:
+            _, points, logs, more = reporter.drain_frame(budget)
+            if not more:
+                break
+            carry(trial_id, points, logs)
         reporter.reset(None)
     return messages.final(worker_id, trial_id, status, metric, error, points, logs)
 
@@ -148,7 +166,29 @@ class _Heartbeat:
 
     def start(self) -> None:
         self._client = RpcClient(self._address, self._secret)
+        # An empty first beat at once: the driver drops a connection whose first frame is late or
+        # large (it has not proven it holds the secret yet), and the first drain may be both.
+        self._client.request(messages.hb(self._worker_id, None))
         self._thread.start()
+
+    def carry(self, trial_id: int | None, points: list[Any], logs: list[str]) -> None:
+        """Send ``points`` and ``logs`` of ``trial_id`` in one HB now (caller holds the send lock).
+
+        Used at a trial's end for what does not fit its FINAL. If the driver cannot be reached
+        they are dropped with a WARNING: the FINAL that follows fails the same way.
+        """
+        assert self._client is not None
+        try:
+            self._client.request(messages.hb(self._worker_id, trial_id, points, logs))
+        except Exception as exc:  # the FINAL reports the lost driver; this is only its output
+            log.warning(
+                "maggy worker %s: %d points and %d log lines of trial %s not sent (%s)",
+                self._worker_id,
+                len(points),
+                len(logs),
+                trial_id,
+                type(exc).__name__,
+            )
 
     def stop(self) -> None:
         self._stopped.set()
@@ -160,13 +200,16 @@ class _Heartbeat:
     def _run(self) -> None:
         assert self._client is not None
         failures = 0
-        while not self._stopped.wait(self._interval):
+        more = False
+        # A beat every interval; at once again while the last one left output behind (over budget).
+        while more or not self._stopped.wait(self._interval):
             try:
                 with self._send_lock:
-                    trial_id, points, logs = self._reporter.drain()
+                    trial_id, points, logs, more = self._reporter.drain_frame()
                     reply = self._client.request(messages.hb(self._worker_id, trial_id, points, logs))
                 failures = 0
             except Exception as exc:  # the driver went away or the link broke
+                more = False
                 failures += 1
                 log.warning("maggy worker %s: heartbeat failed (%s)", self._worker_id, type(exc).__name__)
                 if failures >= _MAX_HB_FAILURES or isinstance(exc, (ConnectionError, OSError, EOFError)):

@@ -457,3 +457,116 @@ def test_weak_secrets_and_bad_limits_are_refused(rec: Recorder) -> None:
         RpcServer(b"short", rec.handle)
     with pytest.raises(ValueError):
         RpcServer(new_secret(), rec.handle, max_frame=10)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_unauthenticated": 0},
+        {"max_unauthenticated": 2.5},
+        {"auth_timeout": 0},
+        {"auth_timeout": math.inf},
+        {"frame_timeout": -1},
+        {"frame_timeout": True},
+        {"max_first_frame": 8},
+    ],
+)
+def test_bad_connection_limits_are_refused(rec: Recorder, kwargs: dict[str, Any]) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        RpcServer(new_secret(), rec.handle, **kwargs)
+
+
+# --- peers that have not authenticated (yet) ---------------------------------------------------------
+
+
+def _alive_conn_threads() -> int:
+    return len([t for t in threading.enumerate() if t.name.startswith("capped-conn-")])
+
+
+def test_unauthenticated_connections_are_capped_and_extra_ones_closed_with_one_warning(
+    secret: bytes, rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="maggy.rpc")
+    with RpcServer(secret, rec.handle, max_unauthenticated=4, auth_timeout=30, name="capped") as srv:
+        silent = [raw_connect(srv) for _ in range(4)]
+        deadline = time.monotonic() + WAIT
+        while _alive_conn_threads() < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        extra = [raw_connect(srv) for _ in range(5)]
+        for sock in extra:  # each waits half a second for a slot, then is closed unserved
+            assert_closed_by_server(sock)
+        assert _alive_conn_threads() == 4  # no thread for the refused ones
+        refusals = [r for r in caplog.records if "refused" in r.getMessage()]
+        assert len(refusals) == 1 and "max_unauthenticated=4" in refusals[0].getMessage()
+        # Authenticated connections do not count: a worker's two connections are welcome as ever.
+        for sock in silent:
+            sock.close()
+        with RpcClient(srv.address, secret) as a, RpcClient(srv.address, secret) as b:
+            assert a.request(m.hb("w", None)) == m.ok() and b.request(m.hb("w", None)) == m.ok()
+            more = [raw_connect(srv) for _ in range(4)]  # 4 unauthenticated again, besides a and b
+            assert a.request(m.hb("w", None)) == m.ok()
+            for sock in more:
+                sock.close()
+        for sock in extra:
+            sock.close()
+
+
+def test_a_worker_arriving_while_the_slots_are_full_waits_for_one_instead_of_failing(
+    secret: bytes, rec: Recorder
+) -> None:
+    with RpcServer(secret, rec.handle, max_unauthenticated=2, auth_timeout=30, name="capped") as srv:
+        silent = [raw_connect(srv) for _ in range(2)]
+        deadline = time.monotonic() + WAIT
+        while _alive_conn_threads() < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        threading.Timer(0.2, silent[0].close).start()  # a slot frees within the admission wait
+        with RpcClient(srv.address, secret) as client:
+            assert client.request(m.reg("w-1", "h", 1)) == m.trial(1, {"lr": 0.1})
+        silent[1].close()
+
+
+def test_a_silent_or_stalled_unauthenticated_connection_is_dropped_after_auth_timeout(
+    secret: bytes, rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    with RpcServer(secret, rec.handle, on_disconnect=rec.on_disconnect, auth_timeout=0.5) as srv:
+        started = time.monotonic()
+        with raw_connect(srv) as silent, raw_connect(srv) as stalled:
+            stalled.sendall(struct.pack(">I", 1000) + b"x" * 10)  # a started frame that never completes
+            assert_closed_by_server(silent)
+            assert_closed_by_server(stalled)
+        assert 0.4 < time.monotonic() - started < 3.0
+        rec.wait_disconnects(2)
+        assert all("FrameTimeout" in reason for reason in rec.reasons.values())
+        assert "unauthenticated" in caplog.text
+
+
+def test_an_idle_authenticated_connection_never_times_out_but_a_stalled_frame_does(
+    secret: bytes, rec: Recorder
+) -> None:
+    with RpcServer(
+        secret, rec.handle, on_disconnect=rec.on_disconnect, auth_timeout=0.3, frame_timeout=0.3
+    ) as srv:
+        with RpcClient(srv.address, secret) as control:
+            assert control.request(m.reg("w-1", "h", 1)) == m.trial(1, {"lr": 0.1})
+            time.sleep(1.0)  # a control connection is idle for a whole trial
+            assert control.request(m.final("w-1", 1, "ok", 1.0)) == m.trial(2, {"lr": 0.2})
+        with raw_connect(srv) as sock:
+            sock.sendall(encode_frame(secret, m.hb("w", None)))
+            assert recv_message(sock, secret) == m.ok()
+            frame = encode_frame(secret, m.hb("w", None))
+            sock.sendall(frame[:-5])  # authenticated, then a frame that stops short
+            started = time.monotonic()
+            assert_closed_by_server(sock)
+            assert time.monotonic() - started < 3.0
+        rec.wait_disconnects(2)
+        assert "FrameTimeout" in rec.reasons[1]
+
+
+def test_the_first_frame_is_small_later_ones_may_use_max_frame(secret: bytes, rec: Recorder) -> None:
+    big = m.hb("w", None, logs=["x" * 100_000])
+    with RpcServer(secret, rec.handle, max_frame=1024 * 1024, max_first_frame=16 * 1024) as srv:
+        with RpcClient(srv.address, secret) as client:
+            assert client.request(m.hb("w", None)) == m.ok()
+            assert client.request(big) == m.ok()
+        with RpcClient(srv.address, secret) as stranger, pytest.raises(ConnectionClosed):
+            stranger.request(big)
