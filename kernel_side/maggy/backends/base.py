@@ -1,10 +1,17 @@
 """What the driver needs from a backend (local processes, Spark executors).
 
 A backend starts workers that run :func:`maggy.worker.run_worker` against the driver's address
-with the experiment's secret, replaces workers that die while the experiment runs, kills a worker
-on request, and stops them all at the end. It never decides about trials: the driver does. It
-also says which interface the driver binds (:meth:`Backend.driver_host`): the one its workers
-can reach, and no wider.
+with the experiment's secret, replaces workers that end while the experiment runs (whatever their
+exit code, unless they left after DONE: see ``Supervision.has_left``), kills a worker on request,
+and stops them all at the end. If it cannot keep a worker running it ends the experiment with
+``Supervision.fail`` rather than let the driver wait for workers that will never come. It never
+decides about trials: the driver does. It also says which interface the driver binds
+(:meth:`Backend.driver_host`): the one its workers can reach, and no wider.
+
+Registrations: a worker id outlives its processes (a replacement registers under it, with a
+higher ``attempt``). The driver ties every control connection to the registration it carried,
+so a dead start's connection (held open by a process it forked, or closed late) never affects
+its replacement; a backend needs nothing for that but to count attempts up.
 """
 
 from __future__ import annotations
@@ -66,7 +73,8 @@ class Backend(Protocol):
         """Start ``num_workers`` workers serving the driver at ``address``."""
 
     def kill_worker(self, worker_id: str) -> None:
-        """Kill one worker now (hung, or over its trial timeout)."""
+        """Kill one worker now (hung, or over its trial timeout), with what its trials started
+        where the backend can (the local backend: the worker's process group)."""
 
     def shutdown(self, graceful: bool = True) -> None:
         """Stop every worker; ``graceful`` first lets them leave on their own after DONE."""

@@ -14,7 +14,12 @@ missing or dead server only costs that time back:
   process at the time of the spawn, as a fresh process would;
 - a :class:`ForkedWorker` offers what the backend uses of ``subprocess.Popen`` (``pid``,
   ``returncode``, ``poll``, ``wait``, ``terminate``, ``kill``); exit codes come from the server,
-  which alone reaps (and signals) its children, so a recycled pid is never signalled.
+  which alone reaps (and signals) its children, so a recycled pid is never signalled;
+- each forked worker leads a session of its own; the server signals the worker's whole process
+  group, and kills what is left of it when the worker exits (see ``maggy.worker.forkserver``).
+  Once the server is gone, a worker is signalled through a pidfd, and its group while it runs;
+  when it exits, what is left of its group is killed by group id (its parent, init, reaps it:
+  the group id is then ours only while a member lives, the best that can be done).
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class ForkedWorker:
         self._server = server
         self._exited = threading.Event()
         self._pidfd: int | None = None  # set once the server is gone: signals go through it
+        self._pidfd_lock = threading.Lock()  # a signal never uses the pidfd as it is closed
 
     def _set_exit(self, code: int) -> None:
         self.returncode = code
@@ -151,9 +157,12 @@ class ForkServer:
         server is gone, signal it through the pidfd taken then (never a recycled pid either)."""
         if worker.returncode is not None:
             return
-        pidfd = worker._pidfd
-        with contextlib.suppress(OSError):
+        with worker._pidfd_lock, contextlib.suppress(OSError):
+            pidfd = worker._pidfd
             if pidfd is not None:
+                if not _has_ended(pidfd):  # while it runs, its group id is its own
+                    with contextlib.suppress(OSError):
+                        os.killpg(worker.pid, signum)
                 signal.pidfd_send_signal(pidfd, signum)
             elif not self.closed.is_set():
                 self._sock.send(
@@ -223,9 +232,20 @@ def _watch_orphan(worker: ForkedWorker) -> None:
     try:
         select.select([fd], [], [])
     finally:
-        worker._pidfd = None
-        os.close(fd)
+        with worker._pidfd_lock:
+            worker._pidfd = None
+            os.close(fd)
+    # What its trials left running; the worker is gone, so its group id is only held by them.
+    with contextlib.suppress(OSError):
+        os.killpg(worker.pid, signal.SIGKILL)
     worker._set_exit(1)
+
+
+def _has_ended(pidfd: int) -> bool:
+    """Whether the process behind ``pidfd`` has exited (its pidfd reads ready)."""
+    import select
+
+    return bool(select.select([pidfd], [], [], 0)[0])
 
 
 def _inheritable(fd: int) -> int:

@@ -2,8 +2,17 @@
 
 Each worker is ``python -m maggy.worker`` in a new session (so a terminal's Ctrl-C reaches only
 the driver, which then stops the workers itself), bootstrapped over its stdin. A monitor thread
-restarts a worker that dies while the experiment still runs; the driver marks its trial LOST
-through the closed control connection.
+restarts a worker that exits while the experiment still runs, whatever its exit code, unless it
+left (was answered DONE); the driver marks its trial LOST through the closed control connection.
+If no worker can be had (starts that die before registering, a start that fails, no worker left
+while trials remain), the experiment ends FAILED with a message saying so, never waits forever.
+
+A worker's session is its process group: whatever its trials started (multiprocessing, DataLoader
+workers, ``subprocess``) is in it unless it left it (``setsid``, ``start_new_session``). Killing a
+worker (trial_timeout, a lost worker, a stop, an interrupt, the end) signals the whole group, and
+when a worker exits its group is killed before it is reaped, so no trial's child outlives it.
+While a worker is unreaped its pid cannot be reused, so neither can its group id: a recycled
+group is never signalled.
 
 Warm start: once the first experiment's workers have registered (or it ended), a fork server (see
 ``maggy.backends.forkserver``) is started in the background; later workers are forked from it,
@@ -21,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -45,9 +55,80 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 #: Seconds a worker gets to exit after DONE or terminate() before it is killed.
 _EXIT_GRACE = 3.0
 
+#: Seconds after a worker's exit with code 0 before it is taken to have left without DONE (and is
+#: replaced): the driver may not have seen its connection close yet.
+_LEAVE_GRACE = 0.5
+
+#: Seconds the experiment may run with no worker process at all before it fails.
+_NO_WORKER_GRACE = 2.0
+
+
+class _FreshWorker:
+    """A worker started as a fresh interpreter, leading a session (and process group) of its own.
+
+    The subset of ``subprocess.Popen`` the backend uses. Signals go to the whole group; once the
+    worker has exited, :meth:`poll` kills what is left of its group, then reaps it (until then its
+    pid, hence its group id, cannot be recycled). One lock orders signals against the reap.
+    """
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self._popen = popen
+        self.pid = popen.pid
+        self._lock = threading.Lock()
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.returncode
+
+    def poll(self) -> int | None:
+        with self._lock:
+            if self._popen.returncode is None and _has_exited(self._popen):
+                _signal_group(self.pid, signal.SIGKILL)  # the trials' leftovers: orphans now
+                self._popen.wait()
+            return self._popen.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"maggy worker {self.pid}", timeout or 0.0)
+            time.sleep(0.005)
+        return code
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, signum: int) -> None:
+        with self._lock:
+            if self._popen.returncode is None:
+                _signal_group(self.pid, signum)
+
+
+def _has_exited(popen: subprocess.Popen[bytes]) -> bool:
+    """Whether ``popen`` has exited, without reaping it where the platform allows."""
+    if not hasattr(os, "waitid"):  # no way to look without reaping: the group is signalled after
+        return popen.poll() is not None
+    try:
+        return os.waitid(os.P_PID, popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:  # reaped already (by popen itself)
+        return True
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    """Signal process group ``pgid`` (empty or gone: nothing to do)."""
+    killpg = getattr(os, "killpg", None)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if killpg is not None:
+            killpg(pgid, signum)
+        else:
+            os.kill(pgid, signum)
+
 
 #: A worker process: started fresh, or forked by the fork server.
-_Process = subprocess.Popen[bytes] | forkserver.ForkedWorker
+_Process = _FreshWorker | forkserver.ForkedWorker
 
 
 @dataclass
@@ -55,6 +136,7 @@ class _Proc:
     popen: _Process
     attempt: int
     handled: bool = False
+    exited_at: float | None = None  # monotonic time the monitor first saw it exited
 
 
 class LocalBackend:
@@ -137,45 +219,77 @@ class LocalBackend:
             with os.fdopen(stdin_fd, "wb") as stdin:
                 stdin.write(boot)
         else:
-            proc = subprocess.Popen(
+            popen = subprocess.Popen(
                 [sys.executable, "-m", "maggy.worker"],
                 stdin=subprocess.PIPE,
                 env=env,
                 start_new_session=True,
             )
-            assert proc.stdin is not None
-            proc.stdin.write(boot)
-            proc.stdin.close()
+            assert popen.stdin is not None
+            popen.stdin.write(boot)
+            popen.stdin.close()
+            proc = _FreshWorker(popen)
         with self._lock:
             self._procs[worker_id] = _Proc(proc, attempt)
 
     def _watch(self) -> None:
+        """Replace workers that exit while the experiment runs; fail it when none can be had."""
         failed_starts = 0
+        alone_since: float | None = None  # since when no worker process is left
+        supervision = self._supervision
         while not self._stopping.wait(0.05):
             self._warm_up_when_registered()
+            now = time.monotonic()
             with self._lock:
-                dead = [
-                    (wid, p) for wid, p in self._procs.items() if p.popen.poll() is not None and not p.handled
-                ]
-                for _, p in dead:
-                    p.handled = True
-            for worker_id, proc in dead:
-                code = proc.popen.returncode
-                if code == 0 or self._stopping.is_set() or not self._supervision.is_running():
+                procs = [(wid, p) for wid, p in self._procs.items() if not p.handled]
+            for worker_id, proc in procs:
+                code = proc.popen.poll()
+                if code is None:
                     continue
-                if self._supervision.has_registered(worker_id, proc.attempt):
+                if proc.exited_at is None:
+                    proc.exited_at = now
+                if (
+                    self._stopping.is_set()
+                    or not supervision.is_running()
+                    or supervision.has_left(worker_id, proc.attempt)
+                ):
+                    proc.handled = True  # it left after DONE, or nothing wants a worker any more
+                    continue
+                if code == 0 and now - proc.exited_at < _LEAVE_GRACE:
+                    continue  # its DONE may still be on the way to has_left
+                proc.handled = True
+                if supervision.has_registered(worker_id, proc.attempt):
                     failed_starts = 0
                 else:
                     failed_starts += 1
                     if failed_starts >= _MAX_FAILED_STARTS:
-                        self._supervision.fail(
+                        supervision.fail(
                             f"worker processes exit before reaching the driver (exit code {code}, "
                             f"{failed_starts} times in a row); their error output is above"
                         )
                         return
                 log.warning("maggy: worker %s exited with code %s; starting a replacement", worker_id, code)
                 self._restarts += 1
-                self._spawn(worker_id, proc.attempt + 1)
+                try:
+                    self._spawn(worker_id, proc.attempt + 1)
+                except OSError as exc:
+                    supervision.fail(f"cannot start a replacement worker process ({exc})")
+                    return
+            if self._stopping.is_set() or not supervision.is_running() or self._any_worker():
+                alone_since = None
+            elif alone_since is None:
+                alone_since = now
+            elif now - alone_since >= _NO_WORKER_GRACE:
+                supervision.fail(
+                    "every worker process has left while trials remain, and none was replaced; "
+                    "the experiment cannot go on (please report this as a maggy bug)"
+                )
+                return
+
+    def _any_worker(self) -> bool:
+        """Whether a worker process runs, or one that exited awaits the monitor's decision."""
+        with self._lock:
+            return any(not p.handled or p.popen.poll() is None for p in self._procs.values())
 
     def _warm_up_when_registered(self) -> None:
         """Start the fork server for later experiments once this one's workers run (not before:
@@ -189,10 +303,17 @@ class LocalBackend:
             forkserver.warm_up(self._worker_env())
 
     def kill_worker(self, worker_id: str) -> None:
-        """Kill one worker (hung or over its trial timeout); the monitor starts a replacement."""
+        """Kill one worker and its process group (hung or over its trial timeout); the monitor
+        starts a replacement.
+
+        Only a start that registered is killed: the driver speaks of registrations, and a start
+        not yet registered is a replacement for the (dead) one it means.
+        """
         with self._lock:
             proc = self._procs.get(worker_id)
-        if proc is not None and proc.popen.poll() is None:
+        if proc is None or not self._supervision.has_registered(worker_id, proc.attempt):
+            return
+        if proc.popen.poll() is None:
             proc.popen.kill()
 
     @property

@@ -13,10 +13,11 @@ inherited from the backend (``maggy.backends.forkserver``):
   0-2, the given environment and working directory, and runs ``maggy.worker``'s main (which reads
   its bootstrap from stdin). Reply ``{"op": "spawned", "pid": int}`` or ``{"op": "error",
   "reason": str}``.
-- ``{"op": "signal", "pid": int, "signal": int}``: signal a child not yet reaped (never a
-  recycled pid). No reply.
+- ``{"op": "signal", "pid": int, "signal": int}``: signal a child not yet reaped, and its process
+  group (never a recycled pid or group). No reply.
 - Sent by the server when a child ends: ``{"op": "exit", "pid": int, "code": int}`` (``code`` as
-  ``subprocess.Popen.returncode``: the exit status, or minus the signal number).
+  ``subprocess.Popen.returncode``: the exit status, or minus the signal number). Before reaping
+  the child the server kills what is left of its process group (what its trials started).
 - Sent once its imports are done: ``{"op": "ready"}``.
 
 End of file on the socket (the backend's process ended or closed it) ends the server; running
@@ -82,7 +83,7 @@ def _serve(sock: socket.socket) -> dict[str, Any] | None:
             request = json.loads(data)
             if request["op"] == "signal":
                 if request["pid"] in children:
-                    os.kill(request["pid"], request["signal"])
+                    _signal_child(request["pid"], request["signal"])
                 continue
             pid = _fork(request, fds)
             if pid == 0:
@@ -119,14 +120,28 @@ def _fork(request: dict[str, Any], fds: list[int]) -> int:
     return pid
 
 
+def _signal_child(pid: int, signum: int) -> None:
+    """Signal unreaped child ``pid`` and its process group (its session, once it ran ``setsid``;
+    the child itself is signalled by pid too in case it has not yet)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signum)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signum)
+
+
 def _reap(sock: socket.socket, children: set[int]) -> None:
     while children:
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+            # Look without reaping: while the child is a zombie its group id is still its own.
+            exited = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         except ChildProcessError:
             return
-        if pid == 0:
+        if exited is None:
             return
+        pid = exited.si_pid
+        if pid in children:
+            _signal_child(pid, signal.SIGKILL)  # what its trials left running: orphans now
+        _, status = os.waitpid(pid, 0)
         children.discard(pid)
         _send(sock, {"op": "exit", "pid": pid, "code": os.waitstatus_to_exitcode(status)})
 

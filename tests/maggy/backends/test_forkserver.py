@@ -178,3 +178,47 @@ def test_workers_forked_by_a_server_that_died_are_still_killed_when_over_their_t
     assert result["closed"]
     assert result["states"] == ["ERROR", "FINISHED", "FINISHED"]  # trial 0 killed at its timeout
     assert result["seconds"] < 20
+
+
+def test_a_trials_grandchild_goes_with_its_worker_even_when_the_server_died(tmp_path):
+    # The worker is signalled through its pidfd then; its process group must go too.
+    result, _ = run_script(
+        """
+        run()
+        server = wait_for_server()
+
+        def slow(i, reporter):
+            import subprocess, sys, time
+            reporter.broadcast(1.0, step=0)
+            if i == 0:
+                child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+                open("grandchild.pid", "w").write(str(child.pid))
+                time.sleep(60)
+            return float(i)
+
+        def kill_server_once_running(event):
+            if type(event).__name__ == "TrialStarted" and event.trial.params["i"] == 0:
+                os.kill(server.pid, signal.SIGKILL)
+
+        trials = run_grid(slow, [0, 1], trial_timeout=2, listeners=[kill_server_once_running])
+        pid = int(open("grandchild.pid").read())
+
+        def alive():
+            try:
+                return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+            except OSError:
+                return False
+
+        deadline = time.time() + 2
+        while alive() and time.time() < deadline:
+            time.sleep(0.02)
+        gone = not alive()
+        if not gone:
+            os.kill(pid, signal.SIGKILL)
+        out(states=[t.state.value for t in trials], closed=server.closed.is_set(), gone=gone)
+        """,
+        tmp_path,
+    )
+    assert result["closed"]
+    assert result["states"] == ["ERROR", "FINISHED"]
+    assert result["gone"]
