@@ -25,7 +25,8 @@ from maggy.core.driver_core import DriverConfig, DriverCore
 from maggy.core.recovery import driver_identity
 from maggy.core.run import ExperimentRun
 from maggy.earlystop import EarlyStopPolicy, NoStopping, get_policy
-from maggy.optimizer import get_optimizer
+from maggy.optimizer import AbstractOptimizer, get_optimizer
+from maggy.optimizer.base import BUDGET_ARG
 from maggy.store import ExperimentRecord, ExperimentStatus, ExperimentStore, new_experiment_id, open_store
 
 log = logging.getLogger("maggy")
@@ -149,14 +150,22 @@ def _prepare(
     exp_type = check.check_experiment_type(experiment_type)
     name = check.check_text("name", name)
     description = check.check_text("description", description)
-    hb = check.check_positive_number("hb_interval", hb_interval)
+    hb = check.check_hb_interval(hb_interval)
     trials_asked = check.check_positive_int("num_trials", num_trials)
     direction = check.check_direction(direction)
     policy = get_policy(es_policy)
-    es_every = check.check_positive_number("es_interval", es_interval)
+    es_every = check.check_positive_number(
+        "es_interval", es_interval, infinite="; to turn early stopping off pass es_policy='none'"
+    )
     es_after = check.check_non_negative_int("es_min", es_min)
     retries = check.check_non_negative_int("max_retries", max_retries)
-    timeout = None if trial_timeout is None else check.check_positive_number("trial_timeout", trial_timeout)
+    timeout = (
+        None
+        if trial_timeout is None
+        else check.check_positive_number(
+            "trial_timeout", trial_timeout, infinite="; for no time limit pass trial_timeout=None"
+        )
+    )
     if exp_type == "ablation":
         # An ablation's trials come from the study, not a searchspace: prepare_ablation checks the
         # study against its dataset and base model (before any worker starts), lets the ablator
@@ -170,6 +179,7 @@ def _prepare(
         )
     space = check.check_searchspace(searchspace)
     opt = get_optimizer(optimizer)
+    check.check_budget_name(space, opt)
     policy = _policy_for(opt, policy, es_policy)
     check.check_signature(map_fun, set(space.names()) | _budget_param(opt))
     runner = _resolve_backend(backend, num_workers)
@@ -284,11 +294,11 @@ def _build(
         raise
 
 
-def _policy_for(optimizer: Any, policy: EarlyStopPolicy, asked: Any) -> EarlyStopPolicy:
+def _policy_for(optimizer: AbstractOptimizer, policy: EarlyStopPolicy, asked: Any) -> EarlyStopPolicy:
     """ASHA and Hyperband stop trials themselves (by rung); a second rule on top would cut trials
     before their rung is judged. The spec's default 'median' is therefore replaced by no stopping
     for them (said in a log line); a policy chosen explicitly otherwise is kept, with a warning."""
-    if not getattr(optimizer, "uses_budget", False) or isinstance(policy, NoStopping):
+    if not optimizer.uses_budget or isinstance(policy, NoStopping):
         return policy
     if isinstance(asked, str) and asked.strip().lower() == "median":
         log.info("maggy: %s does its own early stopping; es_policy='median' is not applied", optimizer.name)
@@ -303,9 +313,9 @@ def _policy_for(optimizer: Any, policy: EarlyStopPolicy, asked: Any) -> EarlySto
     return policy
 
 
-def _budget_param(optimizer: Any) -> set[str]:
+def _budget_param(optimizer: AbstractOptimizer) -> set[str]:
     """Optimizers that hand out budgets (ASHA, Hyperband) pass ``budget`` to the function too."""
-    return {"budget"} if getattr(optimizer, "uses_budget", False) else set()
+    return {BUDGET_ARG} if optimizer.uses_budget else set()
 
 
 def _resolve_backend(backend: Any, num_workers: int | None) -> Backend:

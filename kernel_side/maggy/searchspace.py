@@ -24,6 +24,7 @@ from __future__ import annotations
 import keyword
 import math
 import numbers
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -323,6 +324,14 @@ def _parse_bounds(name: str, kind: str, region: list[Any], scale: str) -> tuple[
         lo, hi = float(region[0]), float(region[1])
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ValueError(f"Searchspace parameter {name!r}: DOUBLE bounds must be finite, got {region!r}")
+        if not math.isfinite(hi - lo):
+            # Samplers draw lower + u * (upper - lower) and grids step by the width: an infinite
+            # width gives inf/NaN values, which no worker can receive.
+            raise ValueError(
+                f"Searchspace parameter {name!r}: the range {region!r} is too wide, upper - lower overflows "
+                f"a float (the width must stay below {sys.float_info.max:.3g}); narrow it, or for positive "
+                "values spanning many orders of magnitude use scale 'log'"
+            )
     if lo >= hi:
         raise ValueError(
             f"Searchspace parameter {name!r}: lower bound {region[0]!r} must be less than upper bound "

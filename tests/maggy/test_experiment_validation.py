@@ -86,3 +86,92 @@ def test_asha_replaces_the_default_median_rule_and_keeps_an_explicit_other_polic
     assert isinstance(kept, PercentileStoppingRule) and "does its own early stopping" in caplog.text
     median = exp_module.get_policy("median")
     assert exp_module._policy_for(RandomSearch(), median, "median") is median
+
+
+# ---- issue 12, item 11: non-finite or absurd numbers, and map_funs that cannot run as trials ----
+
+
+async def async_train(x):
+    return x
+
+
+def generator_train(x):
+    yield x
+
+
+async def async_generator_train(x):
+    yield x
+
+
+class ModelTrain:
+    def __init__(self, x):
+        self.x = x
+
+
+class AsyncCallable:
+    async def __call__(self, x):
+        return x
+
+
+HOSTILE = [
+    (dict(hb_interval=float("inf")), ValueError, "hb_interval must be a finite number of seconds"),
+    (dict(hb_interval=float("nan")), ValueError, "hb_interval must be a positive number"),
+    (dict(hb_interval=1e10), ValueError, "hb_interval must be between 0.01 and 60 seconds"),
+    (dict(hb_interval=61), ValueError, "hb_interval must be between 0.01 and 60 seconds"),
+    (dict(hb_interval=1e-6), ValueError, "hb_interval must be between 0.01 and 60 seconds"),
+    (dict(es_interval=float("inf")), ValueError, "es_interval must be a finite number.*es_policy='none'"),
+    (dict(es_interval=float("nan")), ValueError, "es_interval must be a positive number"),
+    (dict(trial_timeout=float("inf")), ValueError, "trial_timeout must be a finite.*trial_timeout=None"),
+    (dict(trial_timeout=float("nan")), ValueError, "trial_timeout must be a positive number"),
+    (dict(map_fun=async_train), TypeError, r"map_fun async_train\(\) is an async function.*plain def"),
+    (dict(map_fun=async_generator_train), TypeError, r"async_generator_train\(\) is an async function"),
+    (dict(map_fun=generator_train), TypeError, r"generator_train\(\) is a generator function.*yield"),
+    (dict(map_fun=ModelTrain), TypeError, r"got the class ModelTrain: pass a def"),
+    (dict(map_fun=AsyncCallable()), TypeError, r"is an async function"),
+    (dict(map_fun=max), TypeError, r"signature of map_fun max\(\) cannot be read.*wrap it in a def"),
+]
+
+
+@pytest.mark.timeout(20)  # accepted by mistake, lagom would wait for workers that never start
+@pytest.mark.parametrize(
+    "overrides,exc,pattern",
+    HOSTILE,
+    ids=[
+        f"{k}={getattr(v, '__name__', type(v).__name__) if k == 'map_fun' else v!r}"
+        for d, _, _ in HOSTILE
+        for k, v in d.items()
+    ],
+)
+def test_hostile_numbers_and_functions_are_refused_before_any_worker(overrides, exc, pattern, monkeypatch):
+    started = []
+    monkeypatch.setattr("maggy.backends.local.LocalBackend.start", lambda *a, **k: started.append(a))
+    kwargs = dict(map_fun=train, num_trials=2, searchspace=SP)
+    kwargs.update(overrides)
+    with pytest.raises(exc, match=pattern):
+        experiment.lagom(**kwargs)
+    assert started == []
+
+
+def test_the_bounds_of_hb_interval_and_a_partial_of_a_plain_function_are_accepted(monkeypatch):
+    import functools
+
+    from maggy.core import validation
+
+    assert validation.check_hb_interval(0.01) == 0.01 and validation.check_hb_interval(60) == 60.0
+    validation.check_callable(functools.partial(lambda x, y: x, y=1))
+    with pytest.raises(TypeError, match="async function"):
+        validation.check_callable(functools.partial(async_train))
+
+
+@pytest.mark.parametrize("optimizer", ["asha", "hyperband"])
+def test_a_budget_hyperparameter_is_refused_with_an_optimizer_that_grants_budgets(optimizer):
+    space = Searchspace(x=("DOUBLE", [0.0, 1.0]), budget=("INTEGER", [1, 5]))
+    with pytest.raises(ValueError, match="hyperparameter named 'budget'.*passes its own 'budget'.*rename"):
+        experiment.lagom(lambda x, budget: x, searchspace=space, optimizer=optimizer, num_trials=2)
+
+
+def test_uses_budget_is_declared_on_the_base_class():
+    from maggy.optimizer import AbstractOptimizer, Asha, RandomSearch
+
+    assert AbstractOptimizer.uses_budget is False and RandomSearch.uses_budget is False
+    assert Asha.uses_budget is True

@@ -156,6 +156,13 @@ BAD_ADDS: list[tuple[str, Any, Any, str]] = [
     ("double-bool-bound", "lr", ("DOUBLE", [False, True]), "exactly two numbers"),
     ("double-none-bound", "lr", ("DOUBLE", [None, 1]), "exactly two numbers"),
     ("double-inf", "lr", ("DOUBLE", [0, float("inf")]), "finite"),
+    (
+        "double-width-overflows",
+        "lr",
+        ("DOUBLE", [-1e308, 1e308]),
+        "too wide, upper - lower overflows a float",
+    ),
+    ("double-width-overflows-max", "lr", ("DOUBLE", [-1.7e308, 1.7e308]), "too wide"),
     ("double-lower-eq-upper", "lr", ("DOUBLE", [0.1, 0.1]), "less than upper bound"),
     ("double-lower-gt-upper", "lr", ("DOUBLE", [1, 0]), "less than upper bound.*swap"),
     ("integer-lower-gt-upper", "n", ("INTEGER", [8, 2]), "less than upper bound"),
@@ -310,3 +317,38 @@ def test_as_generator_kinds() -> None:
 def test_as_generator_rejects_bad_seeds(seed: Any, exc: type[Exception]) -> None:
     with pytest.raises(exc, match="seed"):
         as_generator(seed)
+
+
+def test_the_widest_ranges_accepted_sample_in_bounds_for_every_optimizer() -> None:
+    """What Searchspace accepts, every built-in optimizer can sample: values in range, plain
+    Python, finite (the wire carries them). Issue 12: a width overflowing a float gave NaN/inf."""
+    import json
+
+    from maggy.optimizer import FINISHED, WAIT, Suggestion, get_optimizer
+    from maggy.trial import Trial, TrialState
+
+    spaces = [
+        Searchspace(n=("INTEGER", [-(2**63), 2**63 - 1])),
+        Searchspace(n=("INTEGER", [1, 2**63 - 1], "log")),
+        Searchspace(x=("DOUBLE", [-8e307, 8e307])),
+        Searchspace(x=("DOUBLE", [5e-324, 1.7e308], "log")),
+        Searchspace(x=("DOUBLE", [0.0, 5e-324])),
+    ]
+    for sp in spaces:
+        (param,) = sp.parameters()
+        lo, hi = param.values
+        for name in ("randomsearch", "tpe", "gp", "asha", "hyperband"):
+            opt = get_optimizer(name)
+            opt.setup(sp, 15, "max", np.random.default_rng(0))
+            for i in range(15):
+                s = opt.suggest()
+                if s is WAIT or s is FINISHED:
+                    break
+                params = s.params if isinstance(s, Suggestion) else s
+                value = params[param.name]
+                assert lo <= value <= hi and type(value) is (int if param.type == "INTEGER" else float)
+                json.dumps(params, allow_nan=False)
+                budget = s.budget if isinstance(s, Suggestion) else None
+                opt.on_trial_finished(
+                    Trial(i, params, state=TrialState.FINISHED, metric=float(i % 4), budget=budget)
+                )

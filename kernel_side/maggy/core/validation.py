@@ -1,15 +1,19 @@
 """Checks of ``lagom``'s arguments, run before any worker starts.
 
-Every error is a ValueError (TypeError for a non-callable map_fun) whose message names the
-argument and says what to change.
+Every error is a ValueError (TypeError for a map_fun that is not a plain training function)
+whose message names the argument and says what to change.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+import math
 import numbers
 from collections.abc import Callable
 from typing import Any
 
+from maggy.optimizer.base import BUDGET_ARG, AbstractOptimizer
 from maggy.searchspace import Searchspace
 from maggy.worker.invoke import REPORTER_ARG, accepted_arguments
 
@@ -17,9 +21,42 @@ EXPERIMENT_TYPES = ("optimization", "ablation")
 DIRECTIONS = ("max", "min")
 
 
+#: Heartbeat interval bounds (seconds). Above a minute the live view updates once a minute, a
+#: stopped trial gets 3 beats to notice and a dead worker is noticed only after 5 beats (5 min),
+#: and huge values crash the heartbeat thread (a wait beyond threading.TIMEOUT_MAX). Below 10 ms
+#: each worker would send over 100 authenticated round trips a second to the driver for nothing.
+HB_INTERVAL_MIN = 0.01
+HB_INTERVAL_MAX = 60.0
+
+
 def check_callable(map_fun: Any) -> None:
+    """map_fun must be a plain function the worker can call and get a result from, right away.
+
+    A coroutine, generator or async generator function returns an object instead of running, and
+    a class builds an instance: every trial would end ERROR, so they are refused here.
+    """
     if not callable(map_fun):
         raise TypeError(f"map_fun must be a function (your training function), got {type(map_fun).__name__}")
+    if inspect.isclass(map_fun):
+        raise TypeError(
+            f"map_fun must be a function (your training function), got the class {map_fun.__name__}: "
+            "pass a def that builds and trains it, e.g. def train(lr): return Model(lr).fit()"
+        )
+    fn_name = getattr(map_fun, "__name__", type(map_fun).__name__)
+    target = map_fun
+    if not (inspect.isroutine(map_fun) or isinstance(map_fun, functools.partial)):
+        target = type(map_fun).__call__  # a callable object: its __call__ is what runs
+    if inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target):
+        raise TypeError(
+            f"map_fun {fn_name}() is an async function; workers call it without an event loop and would "
+            "get a coroutine, not a result: make it a plain def (e.g. def train(...): return "
+            "asyncio.run(my_async_train(...)))"
+        )
+    if inspect.isgeneratorfunction(target):
+        raise TypeError(
+            f"map_fun {fn_name}() is a generator function (it uses yield), so calling it returns a generator, "
+            "not a result: return the metric instead, and report progress with reporter.broadcast(value)"
+        )
 
 
 def check_experiment_type(experiment_type: Any) -> str:
@@ -46,10 +83,25 @@ def check_non_negative_int(name: str, value: Any) -> int:
     return int(value)
 
 
-def check_positive_number(name: str, value: Any, unit: str = "seconds") -> float:
+def check_positive_number(name: str, value: Any, unit: str = "seconds", infinite: str = "") -> float:
+    """A finite number > 0 as a float. ``infinite``: what to pass instead of infinity (for the message)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value) > 0:
         raise ValueError(f"{name} must be a positive number of {unit}, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number of {unit}, got {value!r}{infinite}")
     return float(value)
+
+
+def check_hb_interval(value: Any) -> float:
+    """hb_interval in seconds, within [HB_INTERVAL_MIN, HB_INTERVAL_MAX] (see why there)."""
+    hb = check_positive_number("hb_interval", value)
+    if not HB_INTERVAL_MIN <= hb <= HB_INTERVAL_MAX:
+        raise ValueError(
+            f"hb_interval must be between {HB_INTERVAL_MIN:g} and {HB_INTERVAL_MAX:g} seconds, got {value!r}: "
+            "workers send their metrics every hb_interval, the live view and stop requests follow them, "
+            "and a worker is declared lost after 5 silent intervals (the default, 1 s, suits most runs)"
+        )
+    return hb
 
 
 def check_text(name: str, value: Any) -> str:
@@ -76,10 +128,27 @@ def check_searchspace(searchspace: Any) -> Searchspace:
     return searchspace
 
 
+def check_budget_name(searchspace: Searchspace, optimizer: AbstractOptimizer) -> None:
+    """An optimizer that grants budgets passes ``budget`` to the training function, so a
+    hyperparameter of that name would clash with it (with other optimizers it is an ordinary name)."""
+    if optimizer.uses_budget and BUDGET_ARG in searchspace:
+        raise ValueError(
+            f"the searchspace has a hyperparameter named {BUDGET_ARG!r}, but {optimizer.name} passes its own "
+            f"{BUDGET_ARG!r} (the trial's budget, e.g. epochs) to the training function: rename the "
+            "hyperparameter, or use an optimizer without budgets (e.g. 'randomsearch', 'tpe')"
+        )
+
+
 def check_signature(map_fun: Callable[..., Any], provided: set[str]) -> None:
     """map_fun must accept every provided parameter and need nothing else (besides ``reporter``)."""
-    names, required, var_kw = accepted_arguments(map_fun)
     fn_name = getattr(map_fun, "__name__", "map_fun")
+    try:
+        names, required, var_kw = accepted_arguments(map_fun)
+    except (ValueError, TypeError) as exc:  # builtins and C functions have no readable signature
+        raise TypeError(
+            f"the signature of map_fun {fn_name}() cannot be read ({exc}), so maggy cannot tell which "
+            f"hyperparameters it takes: wrap it in a def, e.g. def train(x, y): return {fn_name}(x, y)"
+        ) from None
     missing = sorted(required - provided - {REPORTER_ARG})
     if missing:
         raise ValueError(

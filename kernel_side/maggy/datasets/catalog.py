@@ -118,8 +118,10 @@ def register(
     a path to a CSV or Parquet file (or a directory of Parquet files), or a Spark DataFrame
     (written as Parquet by Spark). ``version``: an int >= 1, or None for the next one (1 for a
     new name). ``copy=False`` registers a path in place (it must stay there, and on a cluster be
-    on the shared file system). An existing version is refused unless ``overwrite=True``.
-    Raises ValueError/TypeError saying what to change.
+    on the shared file system). Registering an existing version again with the same content
+    (same rows and columns, format, description and, for ``copy=False``, path: a notebook cell run
+    twice) changes nothing and returns the entry; different content under an existing version is
+    refused unless ``overwrite=True``. Raises ValueError/TypeError saying what to change.
     """
     name = _check_name(name)
     base = catalog_root(root) / name
@@ -128,33 +130,64 @@ def register(
     if version is None:
         version = max(existing, default=0) + 1
     version = _check_version(version)
-    if version in existing and not overwrite:
-        raise ValueError(
-            f"dataset {name!r} version {version} is already registered; pass version=None for the next "
-            f"one ({max(existing) + 1}), another version, or overwrite=True to replace it"
-        )
     tmp = base / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir()
     try:
+        # Written before the version is looked at: "same content" is decided on the data as stored.
         path, fmt, source, external = _io.write(data, tmp, format, copy)
         schema, num_rows = _io.inspect(path, fmt)
         stored = path if external else os.path.relpath(path, tmp)  # relative: the catalog can move
         meta = DatasetEntry(name, version, stored, fmt, schema, num_rows, source, external, description)
         (tmp / META_FILE).write_text(json.dumps(meta.to_dict(), indent=1))
         final = base / f"v{version}"
+        if version in existing and not overwrite:
+            return _same_or_refuse(_load(final), _load(tmp), existing)
         if overwrite and final.exists():
             shutil.rmtree(final)
         try:
             os.rename(tmp, final)
         except OSError as exc:  # another process registered this version meanwhile
+            if version in _versions(base):
+                return _same_or_refuse(_load(final), _load(tmp), _versions(base))
             raise ValueError(
                 f"dataset {name!r} version {version} was registered by someone else just now; "
                 "register again with version=None"
             ) from exc
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already when renamed into place
     return _load(final)
+
+
+def _same_or_refuse(old: DatasetEntry, new: DatasetEntry, versions: list[int]) -> DatasetEntry:
+    """``old`` if ``new`` (the same name and version, just written aside) holds the same content,
+    else a ValueError saying what differs and how to register it instead."""
+    difference = _difference(old, new)
+    if difference is None:
+        return old
+    raise ValueError(
+        f"dataset {old.name!r} version {old.version} is already registered with different content "
+        f"({difference}); pass version=None for the next one ({max(versions) + 1}), another version, "
+        "or overwrite=True to replace it"
+    )
+
+
+def _difference(old: DatasetEntry, new: DatasetEntry) -> str | None:
+    """What differs between two entries' content (a short phrase), or None if nothing does."""
+    if old.schema != new.schema:
+        return f"columns {list(new.schema)} instead of {list(old.schema)}"
+    if old.num_rows != new.num_rows:
+        return f"{new.num_rows} rows instead of {old.num_rows}"
+    if old.format != new.format:
+        return f"stored as {new.format} instead of {old.format}"
+    if old.external != new.external or (old.external and old.path != new.path):
+        return (
+            "registered in place at another path" if new.external else "copied instead of registered in place"
+        )
+    if old.description != new.description:
+        return f"description {new.description!r} instead of {old.description!r}"
+    if not _io.same_rows(old.path, new.path, old.format, old.schema):
+        return "the same columns and row count but different values"
+    return None
 
 
 def resolve(

@@ -15,6 +15,9 @@ gp             :class:`GP`: Gaussian-process BO with expected improvement (needs
 The classes take their settings (and a ``seed``) as constructor arguments, e.g.
 ``optimizer=Asha(reduction_factor=3, min_budget=1, max_budget=27)``; a name uses the defaults.
 ``from maggy.optimizer import TPE`` imports that one module on first use.
+
+A custom optimizer subclasses :class:`AbstractOptimizer`; its ``suggest`` returns a params dict,
+or a :class:`Suggestion` ``(params, budget=...)`` to grant a budget (set ``uses_budget = True``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import importlib
 import inspect
 from typing import TYPE_CHECKING, Any
 
-from maggy.optimizer.base import FINISHED, WAIT, AbstractOptimizer
+from maggy.optimizer.base import FINISHED, WAIT, AbstractOptimizer, Suggestion
 from maggy.optimizer.gridsearch import GridSearch
 from maggy.optimizer.randomsearch import RandomSearch
 
@@ -31,6 +34,7 @@ __all__ = [
     "AbstractOptimizer",
     "FINISHED",
     "WAIT",
+    "Suggestion",
     "GridSearch",
     "RandomSearch",
     "Asha",

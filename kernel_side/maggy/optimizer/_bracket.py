@@ -74,6 +74,27 @@ class Bracket:
         return [len(r) for r in self.results]
 
 
+#: Most rungs a schedule may have. Budgets grow by eta per rung, so 32 rungs already span
+#: eta**31 (2e9 for eta=2); more come only from an eta barely above 1 or absurd bounds (eta=1.0001
+#: over [1, 1e6] gave 138,000 rungs, and one full bracket would need more trials than anyone runs).
+MAX_RUNGS = 32
+
+
+def check_schedule(eta: float, min_budget: float, max_budget: float) -> None:
+    """Raise ValueError, saying what to change, when ``rung_budgets`` would overflow or exceed MAX_RUNGS."""
+    ratio = max_budget / min_budget
+    if not math.isfinite(ratio):
+        raise ValueError(
+            f"max_budget / min_budget = {max_budget!r} / {min_budget!r} overflows a float; narrow the budgets"
+        )
+    rungs = math.floor(math.log(ratio) / math.log(eta) + 1e-9) + 1
+    if rungs > MAX_RUNGS:
+        raise ValueError(
+            f"reduction_factor={eta!r} from min_budget={min_budget!r} to max_budget={max_budget!r} makes "
+            f"{rungs} rungs, more than {MAX_RUNGS}: raise reduction_factor (2 to 4 is usual) or narrow the budgets"
+        )
+
+
 def rung_budgets(eta: float, min_budget: float, max_budget: float) -> list[Any]:
     """Budgets ``max_budget / eta**K, ..., max_budget / eta, max_budget`` with ``K = floor(log_eta(max/min))``.
 
@@ -81,6 +102,7 @@ def rung_budgets(eta: float, min_budget: float, max_budget: float) -> list[Any]:
     bottom one is at least ``min_budget``. Ints (rounded, duplicates dropped) when both bounds are
     ints, so a budget can be used as a number of epochs directly.
     """
+    check_schedule(eta, min_budget, max_budget)
     top = math.floor(math.log(max_budget / min_budget) / math.log(eta) + 1e-9)
     budgets = [max_budget / eta ** (top - k) for k in range(top + 1)]
     if _is_int(min_budget) and _is_int(max_budget):
@@ -96,9 +118,10 @@ def derived_max_budget(eta: float, min_budget: float, num_trials: int) -> float:
     for K=3: 16 trials give rungs (1, 3, 9), 100 give (1, 3, 9, 27). K is 0 (a single rung, plain
     random search at ``min_budget``) when fewer than ``1 + eta`` trials are asked for.
     """
-    k = 0
-    while sum(eta**j for j in range(k + 2)) <= num_trials + 1e-9:
+    k, runs = 0, 1.0  # runs: sum(eta**j for j <= k)
+    while k + 1 < MAX_RUNGS and runs + eta ** (k + 1) <= num_trials + 1e-9:
         k += 1
+        runs += eta**k
     value = min_budget * eta**k
     return int(round(value)) if _is_int(min_budget) and _is_int(eta) else float(value)
 

@@ -1,7 +1,7 @@
 """What the model-based optimizers need to know about the past: pending suggestions and losses.
 
 The driver does not tell an optimizer which trial a suggestion became; it reports finished trials,
-whose ``params`` are the suggestion (less ``budget``, kept in ``trial.budget``). ``Pending``
+whose ``params`` are the suggestion's params (a Suggestion's budget is in ``trial.budget``). ``Pending``
 matches them back by value. Two identical pending suggestions are interchangeable, so the
 multiset needs no trial ids.
 """

@@ -46,9 +46,15 @@ from collections.abc import Callable
 from typing import Any
 
 from maggy._rng import SeedLike, as_generator
-from maggy.optimizer._bracket import Bracket, derived_max_budget, full_bracket_runs, rung_budgets
+from maggy.optimizer._bracket import (
+    Bracket,
+    check_schedule,
+    derived_max_budget,
+    full_bracket_runs,
+    rung_budgets,
+)
 from maggy.optimizer._history import Pending
-from maggy.optimizer.base import FINISHED, WAIT, AbstractOptimizer, _Sentinel
+from maggy.optimizer.base import BUDGET_ARG, FINISHED, WAIT, AbstractOptimizer, Suggestion, _Sentinel
 from maggy.optimizer.randomsearch import RandomSearch
 from maggy.trial import Trial, TrialState
 
@@ -67,7 +73,7 @@ class Asha(AbstractOptimizer):
     ``results`` and ``counts()`` show the rungs' bookkeeping).
     """
 
-    uses_budget = True  # lagom passes `budget` to the training function
+    uses_budget = True  # suggestions carry a budget, which the training function gets as `budget`
 
     def __init__(
         self,
@@ -82,13 +88,18 @@ class Asha(AbstractOptimizer):
             _check_number(
                 self, "max_budget", max_budget, f">= min_budget ({min_budget})", lambda x: x >= min_budget
             )
+        if max_budget is not None:
+            try:
+                check_schedule(reduction_factor, min_budget, max_budget)
+            except ValueError as exc:
+                raise ValueError(f"{type(self).__name__}: {exc}") from None
         self.reduction_factor = reduction_factor
         self.min_budget = min_budget
         self.max_budget = max_budget
         self.seed = seed
 
     def initialize(self) -> None:
-        if "budget" in self.searchspace:
+        if BUDGET_ARG in self.searchspace:  # lagom refuses this earlier; a direct setup() lands here
             raise ValueError(
                 f"{self.name}: the searchspace has a parameter named 'budget', which {self.name} passes to "
                 "the training function itself; rename the hyperparameter"
@@ -117,7 +128,7 @@ class Asha(AbstractOptimizer):
                 needed,
             )
 
-    def suggest(self) -> dict[str, Any] | _Sentinel:
+    def suggest(self) -> Suggestion | _Sentinel:
         if self._suggested >= self.num_trials:
             return FINISHED
         for index, bracket in enumerate(self.brackets):
@@ -154,11 +165,11 @@ class Asha(AbstractOptimizer):
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _hand_out(self, params: dict[str, Any], index: int, rung: int) -> dict[str, Any]:
+    def _hand_out(self, params: dict[str, Any], index: int, rung: int) -> Suggestion:
         budget = self.brackets[index].budgets[rung]
         self._pending.add(params, tag=(index, rung), extra=budget)
         self._suggested += 1
-        return {**params, "budget": budget}
+        return Suggestion(params, budget=budget)  # the budget beside the params, never inside
 
 
 def _check_number(opt: object, name: str, value: Any, rule: str, ok: Callable[[Any], bool]) -> None:

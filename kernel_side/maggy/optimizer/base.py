@@ -2,17 +2,29 @@
 
 The driver calls, from one thread and never concurrently:
   1. ``setup(searchspace, num_trials, direction, rng)`` once before the first suggestion;
-  2. ``suggest()`` whenever a worker is free: it returns a params dict, ``WAIT`` (nothing now; the
-     driver asks again after the next trial finishes) or ``FINISHED`` (no more trials will come);
+  2. ``suggest()`` whenever a worker is free: it returns a params dict, a :class:`Suggestion`
+     (params plus a budget, for optimizers that grant one), ``WAIT`` (nothing now; the driver asks
+     again after the next trial finishes) or ``FINISHED`` (no more trials will come);
   3. ``on_trial_finished(trial)`` with the finished :class:`maggy.trial.Trial` (any terminal state).
 
 The driver stops asking after ``planned_trials()`` suggestions, so a simple optimizer never has
 to count. Retries of LOST trials are re-queued by the driver without asking the optimizer.
+
+A params dict is only params: a key named ``budget`` is a hyperparameter like any other. A budget
+travels beside the params, as ``Suggestion(params, budget=...)``, and reaches the training function
+as its ``budget`` argument. A suggestion the wire cannot carry to a worker (NaN or infinity, a value
+JSON cannot encode, a non-str name) becomes that trial's ERROR, naming the parameter; the
+optimizer sees it in ``on_trial_finished`` like any other failed trial.
 """
 
 from __future__ import annotations
 
 import abc
+import json
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -38,6 +50,97 @@ class _Sentinel:
 WAIT: Final = _Sentinel("WAIT")
 FINISHED: Final = _Sentinel("FINISHED")
 
+#: The argument name under which the training function receives a suggestion's budget.
+BUDGET_ARG: Final = "budget"
+
+_REPORTER_ARG = "reporter"  # maggy.worker.invoke.REPORTER_ARG (not imported: the worker package is heavier)
+
+#: Largest JSON encoding of one trial's params (bytes). A TRIAL message can carry two trials (the
+#: running one and one handed out ahead) and must stay well inside the 8 MiB frame limit.
+MAX_PARAMS_BYTES: Final = 1 << 20
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One trial to run: ``params`` (hyperparameter name -> value) and, optionally, a ``budget``.
+
+    ``budget`` (e.g. epochs; ASHA's and Hyperband's rung budgets) is passed to the training
+    function as its ``budget`` argument, beside the params, never inside them. ``suggest`` may
+    return a plain dict instead, which means params without a budget. ``params`` is copied into
+    a new dict, so later changes to the caller's dict do not reach the trial.
+
+    Raises TypeError when ``params`` is not a mapping or ``budget`` is neither None nor a number.
+    """
+
+    params: dict[str, Any]
+    budget: float | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.params, Mapping):
+            raise TypeError(
+                f"Suggestion params must be a dict of hyperparameter values, got {type(self.params).__name__}"
+            )
+        budget = self.budget
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, numbers.Real)):
+            raise TypeError(f"Suggestion budget must be a number or None, got {budget!r}")
+        object.__setattr__(self, "params", dict(self.params))
+
+
+def wire_problem(params: Mapping[Any, Any], budget: Any = None) -> str | None:
+    """Why ``params``/``budget`` cannot travel to a worker (a sentence naming the culprit), or None.
+
+    The driver calls this on every new suggestion before handing it out: trials travel as strict
+    JSON (no NaN or infinity), and the worker calls the training function with ``**params``, so
+    names must be str. Top-level numpy scalars count as their Python values (the driver converts
+    them, see :func:`plain_params` and :func:`plain_value`).
+    """
+    if budget is not None:
+        if isinstance(budget, bool) or not isinstance(budget, numbers.Real) or not math.isfinite(budget):
+            return f"its budget {budget!r} is not a finite number"
+        if BUDGET_ARG in params:
+            return (
+                f"it has a parameter named {BUDGET_ARG!r} and also a budget, which the training function "
+                f"receives as {BUDGET_ARG!r}; rename the hyperparameter"
+            )
+    size = 0
+    for name, value in params.items():
+        if not isinstance(name, str):
+            return f"parameter name {name!r} is a {type(name).__name__}, not a str"
+        if name == _REPORTER_ARG:
+            return "it has a parameter named 'reporter', the name under which maggy passes the reporter"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"parameter {name!r} is {value!r}, not a finite number (JSON cannot carry NaN or infinity)"
+        try:
+            size += len(json.dumps(value, allow_nan=False))
+        except ValueError as exc:  # NaN or infinity inside a list, or a reference cycle
+            return f"parameter {name!r} = {_short(value)} cannot be sent to a worker ({exc})"
+        except (TypeError, RecursionError) as exc:
+            return (
+                f"parameter {name!r} = {_short(value)} ({type(value).__name__}) cannot be sent to a worker "
+                f"({type(exc).__name__}: {exc}); use str, int, float, bool, None or lists of them"
+            )
+        if size > MAX_PARAMS_BYTES:
+            return (
+                f"its params take over {MAX_PARAMS_BYTES} bytes as JSON (parameter {name!r} reached the "
+                "limit); pass large data by a path or a dataset name instead"
+            )
+    return None
+
+
+def plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``params`` with top-level numpy scalars as the Python values they hold."""
+    return {name: plain_value(value) for name, value in params.items()}
+
+
+def plain_value(value: Any) -> Any:
+    """``value``, or the Python value a numpy scalar holds (``np.int64(3)`` -> ``3``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
 
 class AbstractOptimizer(abc.ABC):
     """Base class for optimizers; subclass it and pass an instance as ``lagom(optimizer=...)``.
@@ -59,6 +162,12 @@ class AbstractOptimizer(abc.ABC):
     #: A subclass of an optimizer that sets False, whose ``suggest`` reads results, sets it back.
     uses_results: bool = True
 
+    #: True when ``suggest`` grants budgets (returns :class:`Suggestion` with ``budget`` set), as
+    #: ASHA and Hyperband do: lagom then checks that the training function takes ``budget``,
+    #: refuses a hyperparameter named ``budget`` (it would clash) and skips its default median
+    #: early stopping (such an optimizer stops trials by its own rule).
+    uses_budget: bool = False
+
     def setup(
         self, searchspace: Searchspace, num_trials: int, direction: str, rng: np.random.Generator
     ) -> None:
@@ -73,8 +182,8 @@ class AbstractOptimizer(abc.ABC):
         """Hook run at the end of ``setup``; override to precompute (e.g. a grid)."""
 
     @abc.abstractmethod
-    def suggest(self) -> dict[str, Any] | _Sentinel:
-        """Return the next params dict, ``WAIT`` or ``FINISHED``."""
+    def suggest(self) -> dict[str, Any] | Suggestion | _Sentinel:
+        """Return the next params dict (or :class:`Suggestion`, to grant a budget), ``WAIT`` or ``FINISHED``."""
 
     def on_trial_finished(self, trial: Trial) -> None:
         """Called with each finished trial; the default records it in ``self.trials``."""

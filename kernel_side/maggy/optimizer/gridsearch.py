@@ -52,9 +52,9 @@ class GridSearch(AbstractOptimizer):
     def initialize(self) -> None:
         params = self.searchspace.parameters()
         axes = [self._axis(p) for p in params]
-        size = math.prod(len(a) for a in axes)  # before listing anything: the product may be huge
+        size = math.prod(_length(a) for a in axes)  # before listing anything: the product may be huge
         if size > self.max_grid_size:
-            counts = " x ".join(f"{p.name}: {len(a)}" for p, a in zip(params, axes, strict=True))
+            counts = " x ".join(f"{p.name}: {_length(a)}" for p, a in zip(params, axes, strict=True))
             raise ValueError(
                 f"GridSearch: the grid has {size} points ({counts}), more than max_grid_size="
                 f"{self.max_grid_size}. Lower grid_points_per_double, set grid_points_per_integer to thin "
@@ -88,8 +88,14 @@ class GridSearch(AbstractOptimizer):
             lo, hi = p.values
             if cap is None or hi - lo + 1 <= cap:
                 return range(lo, hi + 1)
-            return sorted({round(x) for x in _spaced(p, cap)})  # log spacing may round two to one
+            # Log spacing may round two to one; beyond 2**53 a float end point may round past a bound.
+            return sorted({min(max(round(x), lo), hi) for x in _spaced(p, cap)})
         return p.choices()
+
+
+def _length(axis: Sequence[Any]) -> int:
+    # len() of a range beyond sys.maxsize items (an INTEGER over the whole int64 span) overflows.
+    return axis.stop - axis.start if isinstance(axis, range) else len(axis)
 
 
 def _spaced(p: Parameter, n: int) -> list[float]:

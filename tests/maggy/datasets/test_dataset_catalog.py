@@ -124,3 +124,81 @@ def test_default_root_follows_maggy_home(tmp_path, monkeypatch):
     monkeypatch.setenv("MAGGY_HOME", str(tmp_path / "elsewhere"))
     assert datasets.catalog_root() == tmp_path / "elsewhere" / "datasets"
     assert datasets.list_datasets() == []
+
+
+# ---- issue 12, item 14: a notebook cell that registers a dataset, run twice ----
+
+
+def test_registering_the_same_content_again_is_a_no_op_returning_the_entry(frame, tmp_path):
+    first = datasets.register("d", frame, version=1, description="titanic", root=tmp_path)
+    meta = tmp_path / "d" / "v1" / "dataset.json"
+    written = meta.stat().st_mtime_ns
+    again = datasets.register("d", frame.copy(), version=1, description="titanic", root=tmp_path)
+    assert again == first and meta.stat().st_mtime_ns == written  # nothing rewritten
+    assert [e.version for e in datasets.list_datasets(tmp_path)] == [1]
+    assert not [p for p in (tmp_path / "d").iterdir() if p.name.startswith(".tmp")]
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (lambda f: f.assign(fare=f["fare"] + 1e-9), "same columns and row count but different values"),
+        (lambda f: f.head(999), "999 rows instead of 1000"),
+        (lambda f: f.drop(columns="alone"), "columns"),
+        (lambda f: f.rename(columns={"fare": "price"}), "columns"),
+    ],
+    ids=["one-value", "fewer-rows", "dropped-column", "renamed-column"],
+)
+def test_different_content_under_an_existing_version_is_refused(frame, tmp_path, change, fragment):
+    datasets.register("d", frame, version=1, root=tmp_path)
+    with pytest.raises(ValueError, match="already registered with different content") as info:
+        datasets.register("d", change(frame), version=1, root=tmp_path)
+    assert fragment in str(info.value) and "overwrite=True" in str(info.value)
+    assert datasets.resolve("d", 1, root=tmp_path).num_rows == 1000
+    assert not [p for p in (tmp_path / "d").iterdir() if p.name.startswith(".tmp")]
+
+
+def test_same_values_split_differently_on_disk_count_as_the_same_content(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    n = 150_000  # more than one comparison block, and NaNs, which equal themselves here
+    table = pa.table({"a": np.arange(n), "f": np.where(np.arange(n) % 7 == 0, np.nan, 1.5)})
+    pq.write_table(table, tmp_path / "one.parquet", row_group_size=20_000)
+    pq.write_table(table, tmp_path / "two.parquet", row_group_size=70_001)
+    entry = datasets.register("p", tmp_path / "one.parquet", version=1, root=tmp_path / "cat")
+    assert datasets.register("p", tmp_path / "two.parquet", version=1, root=tmp_path / "cat") == entry
+    changed = table.set_column(0, "a", pa.array(np.r_[np.arange(n - 1), [-1]]))
+    pq.write_table(changed, tmp_path / "two.parquet", row_group_size=70_001)
+    with pytest.raises(ValueError, match="different values"):
+        datasets.register("p", tmp_path / "two.parquet", version=1, root=tmp_path / "cat")
+
+
+def test_in_place_and_csv_registrations_are_idempotent_too(frame, tmp_path):
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    entry = datasets.register("c", path, version=1, copy=False, root=tmp_path / "cat")
+    assert datasets.register("c", path, version=1, copy=False, root=tmp_path / "cat") == entry
+    with pytest.raises(ValueError, match="copied instead of registered in place"):
+        datasets.register("c", path, version=1, root=tmp_path / "cat")
+    copied = datasets.register("c", path, version=2, root=tmp_path / "cat")
+    assert datasets.register("c", str(path), version=2, root=tmp_path / "cat") == copied
+
+
+def test_without_pyarrow_re_registering_compares_the_csv_values(frame, tmp_path, monkeypatch):
+    monkeypatch.setattr(_io, "has_pyarrow", lambda: False)
+    monkeypatch.setattr(_io, "_same_bytes", lambda a, b: False)  # compare values, not bytes
+    entry = datasets.register("d", frame, version=1, root=tmp_path)
+    assert datasets.register("d", frame, version=1, root=tmp_path) == entry
+    with pytest.raises(ValueError, match="different values"):
+        datasets.register("d", frame.assign(name=frame["name"].str.upper()), version=1, root=tmp_path)
+
+
+def test_concurrent_registrations_of_the_same_content_all_get_the_entry(frame, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        entries = list(pool.map(lambda _: datasets.register("d", frame, version=1, root=tmp_path), range(8)))
+    assert all(e == entries[0] for e in entries) and entries[0].num_rows == 1000
+    assert [e.version for e in datasets.list_datasets(tmp_path)] == [1]
+    assert not [p for p in (tmp_path / "d").iterdir() if p.name.startswith(".tmp")]

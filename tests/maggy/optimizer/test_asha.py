@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from maggy import Searchspace
-from maggy.optimizer import FINISHED, WAIT, Asha, Hyperband, get_optimizer
+from maggy.optimizer import FINISHED, WAIT, Asha, Hyperband, Suggestion, get_optimizer
 from maggy.optimizer._bracket import derived_max_budget, rung_budgets
 from maggy.trial import Trial, TrialState
 
@@ -24,9 +24,10 @@ def setup(
 
 
 def finish(opt: Asha, suggestion: Any, metric: float | None, state: TrialState = TrialState.FINISHED) -> None:
-    params = dict(suggestion)
-    budget = params.pop("budget")
-    opt.on_trial_finished(Trial(len(opt.trials), params, state=state, metric=metric, budget=budget))
+    assert isinstance(suggestion, Suggestion) and "budget" not in suggestion.params
+    opt.on_trial_finished(
+        Trial(len(opt.trials), suggestion.params, state=state, metric=metric, budget=suggestion.budget)
+    )
 
 
 def test_names_classes_and_the_budget_flag() -> None:
@@ -64,8 +65,8 @@ def test_sixteen_trials_just_work_with_the_defaults() -> None:
     budgets = []
     for _ in range(16):
         s = opt.suggest()
-        assert isinstance(s, dict)
-        budgets.append(s["budget"])
+        assert isinstance(s, Suggestion)
+        budgets.append(s.budget)
         finish(opt, s, float(next(values)))
     assert opt.suggest() is FINISHED
     assert 9 in budgets and budgets.count(1) > budgets.count(3) > budgets.count(9)
@@ -74,12 +75,16 @@ def test_sixteen_trials_just_work_with_the_defaults() -> None:
 def test_promotes_the_top_third_as_results_arrive_max() -> None:
     opt = setup(Asha(reduction_factor=3, min_budget=1, max_budget=9), 100)
     first = [opt.suggest() for _ in range(3)]
-    assert [s["budget"] for s in first] == [1, 1, 1]  # type: ignore[index]
+    assert [s.budget for s in first] == [1, 1, 1]  # type: ignore[union-attr]
     for s, v in zip(first, [0.2, 0.9, 0.5], strict=True):
         finish(opt, s, v)
     promoted = opt.suggest()
-    assert isinstance(promoted, dict) and promoted["budget"] == 3 and promoted["x"] == first[1]["x"]  # type: ignore[index]
-    assert isinstance(opt.suggest(), dict)  # nothing else is due: a new config, no waiting
+    assert (
+        isinstance(promoted, Suggestion)
+        and promoted.budget == 3
+        and promoted.params["x"] == first[1].params["x"]
+    )  # type: ignore[union-attr]
+    assert isinstance(opt.suggest(), Suggestion)  # nothing else is due: a new config, no waiting
     assert opt.brackets[0].counts() == [3, 0, 0]
     finish(opt, promoted, 0.95)
     assert opt.brackets[0].counts() == [3, 1, 0]
@@ -91,7 +96,7 @@ def test_direction_min_promotes_the_smallest() -> None:
     finish(opt, a, 5.0)
     finish(opt, b, 1.0)
     promoted = opt.suggest()
-    assert promoted["budget"] == 2 and promoted["x"] == b["x"]  # type: ignore[index]
+    assert promoted.budget == 2 and promoted.params["x"] == b.params["x"]  # type: ignore[union-attr]
 
 
 def test_highest_rung_first_and_no_double_promotion() -> None:
@@ -100,18 +105,18 @@ def test_highest_rung_first_and_no_double_promotion() -> None:
     finish(opt, s[0], 1.0)
     finish(opt, s[1], 2.0)
     p1 = opt.suggest()  # s[1] to budget 2
-    assert p1["budget"] == 2  # type: ignore[index]
+    assert p1.budget == 2  # type: ignore[union-attr]
     finish(opt, p1, 3.0)
     s2 = opt.suggest()  # rung 1 has one result: nothing due at rung 1; rung 0 top-1 already promoted
-    assert s2["budget"] == 1  # type: ignore[index]
+    assert s2.budget == 1  # type: ignore[union-attr]
     q = opt.suggest()
     finish(opt, q, 0.5)  # rung 1 gets a second result via promotion later; rung 0 now 3 results
     finish(opt, s2, 9.0)  # rung 0: 4 results, top 2 = s2 (9.0) and s[1] (already promoted)
     p2 = opt.suggest()
-    assert p2["budget"] == 2 and p2["x"] == s2["x"]  # type: ignore[index]
+    assert p2.budget == 2 and p2.params["x"] == s2.params["x"]  # type: ignore[union-attr]
     finish(opt, p2, 4.0)  # rung 1: 2 results, top 1 = p2 -> promoted to the top rung first
     p3 = opt.suggest()
-    assert p3["budget"] == 4 and p3["x"] == s2["x"]  # type: ignore[index]
+    assert p3.budget == 4 and p3.params["x"] == s2.params["x"]  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -123,7 +128,7 @@ def test_unfinished_results_count_but_are_never_promoted(state: TrialState) -> N
     finish(opt, a, 100.0, state=state)  # a huge partial metric must not win
     finish(opt, b, 1.0)
     promoted = opt.suggest()
-    assert promoted["budget"] == 2 and promoted["x"] == b["x"]  # type: ignore[index]
+    assert promoted.budget == 2 and promoted.params["x"] == b.params["x"]  # type: ignore[union-attr]
     assert opt.brackets[0].counts() == [2, 0]
 
 
@@ -131,12 +136,12 @@ def test_waits_only_when_a_finite_space_is_used_up_and_trials_are_running() -> N
     space = Searchspace(k=("DISCRETE", [1, 2, 3]))
     opt = setup(Asha(reduction_factor=3, min_budget=1, max_budget=3), 10, space=space)
     s = [opt.suggest() for _ in range(3)]
-    assert sorted(x["k"] for x in s) == [1, 2, 3]  # type: ignore[index]
+    assert sorted(x.params["k"] for x in s) == [1, 2, 3]  # type: ignore[union-attr]
     assert opt.suggest() is WAIT
     for x, v in zip(s, [1.0, 3.0, 2.0], strict=True):
         finish(opt, x, v)
     top = opt.suggest()
-    assert top == {"k": 2, "budget": 3}
+    assert top == Suggestion({"k": 2}, budget=3)
     assert opt.suggest() is WAIT
     finish(opt, top, 5.0)
     assert opt.suggest() is FINISHED
@@ -149,7 +154,7 @@ def test_same_seed_same_suggestions_and_seed_argument_wins() -> None:
         for i in range(30):
             s = opt.suggest()
             out.append(s)
-            finish(opt, s, float(np.sin(7 * s["x"]) + i / 100))  # type: ignore[index]
+            finish(opt, s, float(np.sin(7 * s.params["x"]) + i / 100))  # type: ignore[union-attr]
         return out
 
     assert run(Asha(), 1) == run(Asha(), 1)
@@ -193,7 +198,7 @@ def test_hyperband_brackets_start_at_every_rung_and_follow_their_shares() -> Non
     opt = setup(Hyperband(reduction_factor=3, min_budget=1, max_budget=9), 1000)
     assert [b.budgets for b in opt.brackets] == [[1, 3, 9], [3, 9], [9]]
     assert opt.shares == [9, 5, 3]
-    budgets = [opt.suggest()["budget"] for _ in range(17)]  # type: ignore[index]
+    budgets = [opt.suggest().budget for _ in range(17)]  # type: ignore[union-attr]
     assert [b.started for b in opt.brackets] == [9, 5, 3]  # no results yet: only new configs
     assert budgets[:4] == [1, 3, 1, 1]  # the bracket furthest behind its share; ties: cheapest
 
@@ -203,9 +208,35 @@ def test_hyperband_promotes_within_a_bracket() -> None:
     a = opt.suggest()  # bracket 0 (budget 1)
     b = opt.suggest()  # bracket 1 (budget 2, no promotions)
     c = opt.suggest()  # bracket 0
-    assert [a["budget"], b["budget"], c["budget"]] == [1, 2, 1]  # type: ignore[index]
+    assert [a.budget, b.budget, c.budget] == [1, 2, 1]  # type: ignore[union-attr]
     finish(opt, b, 10.0)
     finish(opt, a, 1.0)
     finish(opt, c, 2.0)
     promoted = opt.suggest()
-    assert promoted == {"x": c["x"], "budget": 2}  # type: ignore[index]
+    assert promoted == Suggestion({"x": c.params["x"]}, budget=2)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"reduction_factor": 1.0001, "min_budget": 1, "max_budget": 1e6}, "138163 rungs, more than 32"),
+        ({"reduction_factor": 3, "min_budget": 1e-300, "max_budget": 1e300}, "overflows a float"),
+    ],
+)
+def test_absurd_schedules_are_refused_up_front(kwargs: dict[str, Any], match: str) -> None:
+    # Before: 138,163 rungs (and a full bracket no run could fill), or an OverflowError at setup.
+    with pytest.raises(ValueError, match=match):
+        Asha(**kwargs)
+
+
+def test_a_derived_schedule_stays_within_the_rung_limit_even_for_huge_num_trials() -> None:
+    opt = setup(Asha(reduction_factor=1.001), 10**9)  # the derivation used to loop O(k**2) here
+    assert len(opt.budgets) <= 32
+
+
+def test_suggestions_carry_the_budget_beside_params_never_inside() -> None:
+    opt = setup(Hyperband(reduction_factor=2, min_budget=1, max_budget=4), 50)
+    for _ in range(20):
+        s = opt.suggest()
+        assert isinstance(s, Suggestion) and set(s.params) == {"x"} and s.budget in (1, 2, 4)
+        finish(opt, s, float(s.params["x"]))

@@ -121,3 +121,15 @@ def test_absurd_grid_is_refused_with_a_fix() -> None:
 def test_bad_arguments(kwargs: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         GridSearch(**kwargs)
+
+
+def test_an_integer_over_the_whole_int64_span_is_refused_as_too_big_or_thinned_within_bounds() -> None:
+    # len(range(...)) of 2**64 integers overflowed (OverflowError), and thinned end points beyond
+    # 2**53 were rounded past the upper bound.
+    sp = Searchspace(n=("INTEGER", [-(2**63), 2**63 - 1]))
+    with pytest.raises(ValueError, match="the grid has 18446744073709551616 points"):
+        GridSearch().setup(sp, 5, "max", np.random.default_rng(0))
+    values = [s["n"] for s in grid(GridSearch(grid_points_per_integer=5), sp)]
+    assert values[0] == -(2**63) and values[-1] == 2**63 - 1 and len(values) == 5
+    log_sp = Searchspace(n=("INTEGER", [1, 2**63 - 1], "log"))
+    assert [s["n"] for s in grid(GridSearch(grid_points_per_integer=3), log_sp)][-1] == 2**63 - 1
