@@ -8,9 +8,14 @@ fails loudly instead of corrupting an experiment's history.
 from __future__ import annotations
 
 import enum
+import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+#: Most points the driver keeps in a trial's in-memory ``history`` (see :func:`extend_bounded`).
+HISTORY_LIMIT = 2048
 
 
 class TrialState(str, enum.Enum):
@@ -46,6 +51,10 @@ class Trial:
     """One evaluation of the training function with one set of parameters.
 
     ``history`` is the list of ``[step, value]`` points broadcast by the trial, in arrival order.
+    In the driver (the trials in events, ``ExperimentHandle.trials()``) a long history is thinned
+    to at most :data:`HISTORY_LIMIT` points spread evenly over its steps, the first and last
+    points kept (:func:`extend_bounded`); every point is in the ``MetricPoints`` events and in
+    the store, whose ``get_trials`` returns whole histories.
     ``metric`` is the final value: the returned number, or for an early-stopped or stopped trial
     its last broadcast value. ``logs`` holds the trial's log lines and captured print() output.
     """
@@ -111,3 +120,53 @@ def transition(trial: Trial, new_state: TrialState, *, now: float | None = None)
     elif new_state.is_terminal:
         trial.end = now
     trial.state = new_state
+
+
+def extend_bounded(history: list[Any], points: Sequence[Any], limit: int = HISTORY_LIMIT) -> None:
+    """Append ``points`` to ``history``, thinning it in place to between ``limit // 4`` and
+    ``limit // 2`` points each time it reaches ``limit``, so that it never holds more.
+
+    Thinning keeps, of each slice of the step range, the point that arrived first in it, and
+    always the first and the latest point (:func:`thin_points`): the kept points spread evenly
+    over the steps however long the curve grows, so a value looked up at a step (as the
+    early-stopping rules do) comes from at most two slices before it (a slice is at most 1/512
+    of the curve's steps at the default limit), and the latest value is exact. Amortised O(1)
+    per point. The points themselves are not copied (they are shared with the caller's list).
+    """
+    history.extend(points)
+    if len(history) >= max(4, limit):
+        history[:] = thin_points(history, max(2, limit // 2))
+
+
+def thin_points(points: Sequence[Any], target: int) -> list[Any]:
+    """At most ``target + 2`` of ``points`` spread evenly over their steps, in their order, the
+    first and last always kept (see :func:`extend_bounded`); the kept points are not copied.
+
+    The steps from the first point's are cut into slices of one width, the least power of two
+    that makes at most ``target`` of them, and the first point to arrive in each slice is kept.
+    Being powers of two anchored at the first point (always kept), the slices of a later, wider
+    thinning are unions of earlier ones: thinning again keeps a subset of what it kept before,
+    so no holes open up however often a growing curve is thinned; two kept points are less than
+    two slices apart wherever the curve has points.
+
+    Steps are expected finite and non-decreasing (the reporter enforces it); points whose steps
+    do not spread (all equal, or not finite) are thinned by position instead.
+    """
+    n = len(points)
+    if n <= target + 2:
+        return list(points)
+    lo = points[0][0]
+    span = max(p[0] for p in points) - lo
+    if not (math.isfinite(span) and span > 0) or min(p[0] for p in points) < lo:
+        stride = math.ceil(n / target)
+        kept = list(points[: n - 1 : stride])
+    else:
+        width = 2.0 ** math.ceil(math.log2(span / target))
+        kept, seen = [], set()
+        for p in points[:-1]:
+            bucket = int((p[0] - lo) / width)
+            if bucket not in seen:
+                seen.add(bucket)
+                kept.append(p)
+    kept.append(points[-1])
+    return kept

@@ -3,7 +3,12 @@
 Listeners (the store writer, the terminal progress bar, the Jupyter widgets and comm bridge) are
 called one at a time, in publication order, from the driver's dispatcher thread. A listener that
 raises is logged and kept; it never breaks the experiment. Trials inside events are snapshots:
-listeners may keep them.
+listeners may keep them. A trial's ``history`` there is bounded (a long curve is thinned evenly,
+see :func:`maggy.trial.extend_bounded`); every point is in the ``MetricPoints`` events, whose
+point lists are shared with the driver and other listeners: read them, never change them. The
+dispatcher tells the driver when each event has been delivered, and workers wait while too many
+points are undelivered (``DriverCore.wait_for_room``), so a slow listener slows the workers down
+rather than filling the driver's memory.
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ def close_abandoned(store: ExperimentStore, records: Iterable[ExperimentRecord])
 
 def _close(store: ExperimentStore, record: ExperimentRecord) -> None:
     pid = record.config["driver"]["pid"]
-    trials = store.get_trials(record.experiment_id)
+    trials = store.get_trials(record.experiment_id, with_history=False)  # the points stay where they are
     # The last moment the driver is known to have been alive: its latest trial start or end.
     times = [t for trial in trials for t in (trial.start, trial.end) if t is not None]
     end = max([record.start, *times])
@@ -102,7 +102,7 @@ def _close(store: ExperimentStore, record: ExperimentRecord) -> None:
                 f"the experiment's driver process (pid {pid}) ended while this trial ran "
                 "(kernel killed or restarted?); its points and logs so far are kept"
             )
-            store.save_trial(record.experiment_id, trial)
+            store.save_trial_progress(record.experiment_id, trial, [])  # its stored points stay
     result = build_result(
         record.experiment_id,
         trials,

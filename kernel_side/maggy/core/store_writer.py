@@ -2,26 +2,60 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from maggy.core import events as ev
 from maggy.store import ExperimentStore
 from maggy.trial import Trial
 
-#: Seconds between two saves of a running trial's progress (history and logs so far).
+log = logging.getLogger("maggy")
+
+#: Seconds between two saves of a running trial's progress (new points and logs so far).
 PROGRESS_INTERVAL = 2.0
+
+#: A running trial's new points are written once this many wait, even within the interval, so
+#: that a fast curve never piles up here (about 1 MB of points per trial).
+PROGRESS_MAX_POINTS = 8192
+
+#: Pauses (seconds) between the tries of one failed write: a write is tried len + 1 times.
+RETRY_BACKOFF = (0.05, 0.2)
+
+
+@dataclass
+class _Unsaved:
+    """What the store does not have yet of one trial: its latest fields and logs (``trial``,
+    history left empty) and the points that arrived since its last successful write."""
+
+    trial: Trial
+    points: list[list[float]] = field(default_factory=list)
+    dirty: bool = True  # the trial's fields or logs changed since the last write
+    final: bool = False  # the trial ended: forgotten once written
+    saved_at: float | None = None  # when its progress was last written (None: never)
+    error: str | None = None  # why its last write failed
 
 
 class StoreWriter:
-    """Saves each trial when it starts; while it runs, its history and logs so far, at most every
-    ``progress_interval`` seconds (on the first point or log line after the interval); and the
+    """Saves each trial when it starts; while it runs, its new points and its logs so far (the
+    first ones at once, then at most every ``progress_interval`` seconds, on the first point or
+    log line after the interval, or once :data:`PROGRESS_MAX_POINTS` new points wait); and the
     whole trial, with its metric, when it ends.
 
-    The progress saves are what keep a running trial's curve when the driver dies outright (a
-    killed kernel runs no cleanup): at most ``progress_interval`` seconds of points are lost, and
-    :mod:`maggy.core.recovery` later marks the trial LOST with what was saved. Each save rewrites
-    the trial's whole history, so the interval bounds that cost too.
+    Points are appended (``ExperimentStore.save_trial_progress``), never the whole history
+    rewritten, and the writer keeps only the points not yet written: a long curve costs neither
+    memory nor write time here. The progress saves are what keep a running trial's curve when
+    the driver dies outright (a killed kernel runs no cleanup): at most ``progress_interval``
+    seconds of points (plus one heartbeat) are lost, and :mod:`maggy.core.recovery` later marks
+    the trial LOST with what was saved.
+
+    A write that fails (a full disk, a locked file) is tried again at once, a few times with a
+    short backoff (:data:`RETRY_BACKOFF`); if it still fails, the trial's latest state and every
+    unwritten point are kept, and written at the first event after ``progress_interval`` (a
+    later write of a trial supersedes the failed one), or by :meth:`flush`. The experiment's
+    runner calls :meth:`flush` at the end; what it returns goes into the result dict
+    (``store_errors``) and a warning, so a full disk is never silent.
     """
 
     def __init__(
@@ -30,27 +64,115 @@ class StoreWriter:
         experiment_id: str,
         progress_interval: float = PROGRESS_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store = store
         self.experiment_id = experiment_id
         self.progress_interval = progress_interval
         self._clock = clock
-        self._running: dict[int, tuple[Trial, float]] = {}  # trial id -> (own copy, last saved at)
+        self._sleep = sleep
+        self._trials: dict[int, _Unsaved] = {}  # trial id -> what the store lacks of it
+        self._retry_at: float | None = None  # while writes fail: not before then
 
     def __call__(self, event: ev.Event) -> None:
+        entry: _Unsaved | None
         if isinstance(event, ev.TrialStarted):
-            self._running[event.trial.trial_id] = (event.trial.copy(), self._clock())
-            self.store.save_trial(self.experiment_id, event.trial)
+            entry = self._trials[event.trial.trial_id] = _Unsaved(_without_history(event.trial))
+            entry.points = [list(p) for p in event.trial.history]
+            self._write(entry)
+            entry.saved_at = None  # the trial's first points or log lines are written at once
         elif isinstance(event, ev.TrialFinished):
-            self._running.pop(event.trial.trial_id, None)
-            self.store.save_trial(self.experiment_id, event.trial)
-        elif isinstance(event, (ev.MetricPoints, ev.TrialLog)) and event.trial_id in self._running:
-            trial, saved_at = self._running[event.trial_id]
+            entry = self._trials.get(event.trial.trial_id)
+            if entry is None:  # its start was not seen: what the event carries is all there is
+                entry = self._trials[event.trial.trial_id] = _Unsaved(_without_history(event.trial))
+                entry.points = [list(p) for p in event.trial.history]
+            entry.trial, entry.dirty, entry.final = _without_history(event.trial), True, True
+            self._write(entry)
+        elif isinstance(event, (ev.MetricPoints, ev.TrialLog)):
+            entry = self._trials.get(event.trial_id)
+            if entry is None or entry.final:  # a late point after the end changes nothing
+                return
             if isinstance(event, ev.MetricPoints):
-                trial.history.extend(list(p) for p in event.points)
+                entry.points.extend(event.points)  # events are snapshots: shared, not copied
             else:
-                trial.logs.extend(event.lines)
-            now = self._clock()
-            if now - saved_at >= self.progress_interval:
-                self.store.save_trial(self.experiment_id, trial)
-                self._running[event.trial_id] = (trial, now)
+                entry.trial.logs.extend(event.lines)
+                entry.dirty = True
+            if (
+                entry.saved_at is None
+                or self._clock() - entry.saved_at >= self.progress_interval
+                or len(entry.points) >= PROGRESS_MAX_POINTS
+            ):
+                self._write(entry)
+        else:
+            return
+        self._retry_due()
+
+    def flush(self) -> dict[int, str]:
+        """Write everything not yet written; returns ``{trial_id: error}`` for the trials still
+        unsaved (empty when the store has every trial). Called once the events have all been
+        delivered; tries each trial with the backoff, but once one still fails, each of the
+        rest only once, so that a full disk does not hold up the end."""
+        patient = True
+        for entry in list(self._trials.values()):
+            if (entry.dirty or entry.points) and not self._write(entry, patient, wait_for_retry=False):
+                patient = False
+        return {tid: e.error or "not written" for tid, e in self._trials.items() if e.dirty or e.points}
+
+    def unsaved(self) -> dict[int, str]:
+        """``{trial_id: error}`` of the trials whose last write failed (nothing is flushed)."""
+        return {tid: e.error for tid, e in self._trials.items() if e.error is not None}
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _retry_due(self) -> None:
+        """While writes fail, try the trials left unwritten again, once per progress interval."""
+        if self._retry_at is None or self._clock() < self._retry_at:
+            return
+        self._retry_at = None
+        for entry in [e for e in self._trials.values() if e.error is not None]:
+            if not self._write(entry, retries=False):
+                return
+
+    def _write(self, entry: _Unsaved, retries: bool = True, wait_for_retry: bool = True) -> bool:
+        """One write of ``entry`` (tried again with the backoff if ``retries``); True if done.
+
+        ``wait_for_retry``: while the store is failing, only note the trial as unwritten until
+        the next retry is due (the dispatcher thread must not stall on every event).
+        """
+        if wait_for_retry and self._retry_at is not None and self._clock() < self._retry_at:
+            entry.error = entry.error or "not written yet: the store was failing"
+            return False  # the store is failing: wait for the retry instead of blocking the events
+        pauses = RETRY_BACKOFF if retries else ()
+        trial_id = entry.trial.trial_id
+        for attempt in range(len(pauses) + 1):
+            try:
+                self.store.save_trial_progress(self.experiment_id, entry.trial, entry.points)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                if attempt < len(pauses):
+                    self._sleep(pauses[attempt])
+                    continue
+                if entry.error is None:  # one line per trial, not one traceback per event
+                    log.warning(
+                        "maggy: could not save trial %d of experiment %s to the store (%s); "
+                        "keeping it to try again",
+                        trial_id,
+                        self.experiment_id,
+                        error,
+                    )
+                entry.error = error
+                self._retry_at = self._clock() + self.progress_interval
+                return False
+            if entry.error is not None:
+                log.warning("maggy: trial %d saved to the store after all", trial_id)
+            entry.points, entry.dirty, entry.error = [], False, None
+            entry.saved_at = self._clock()
+            if entry.final:
+                del self._trials[trial_id]
+            return True
+        return False  # not reached
+
+
+def _without_history(trial: Trial) -> Trial:
+    """A copy of ``trial`` without its history (the points travel apart) and with its own logs."""
+    return replace(trial, history=[], logs=list(trial.logs), params=dict(trial.params), info=dict(trial.info))

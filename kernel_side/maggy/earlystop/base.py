@@ -28,6 +28,10 @@ class EarlyStopPolicy(abc.ABC):
         """True if ``running`` should be stopped now.
 
         ``running.history`` and each ``finished[i].history`` are lists of ``[step, value]`` points;
+        a curve longer than :data:`maggy.trial.HISTORY_LIMIT` points arrives thinned evenly over
+        its steps (first and latest point kept, see :func:`maggy.trial.extend_bounded`), so
+        that the driver's memory stays bounded however long the curves: a rule should look
+        values up by step (as the median rule does), not count points.
         ``direction`` is 'max' (higher is better) or 'min'. ``finished`` may contain trials in any
         terminal state; a policy picks the ones it trusts. Must not mutate its arguments.
         """

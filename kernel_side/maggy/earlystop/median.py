@@ -77,6 +77,7 @@ def value_at(trial: Trial, step: float) -> float | None:
 
 def _points(trial: Trial) -> list[tuple[float, float]]:
     """The non-NaN ``(step, value)`` points ordered by step (stable: of equal steps, the last
-    reported comes last), so a point that arrives out of order does not count as the latest."""
-    points = [(float(s), float(v)) for s, v in trial.history if not math.isnan(v)]
+    reported comes last), so a point that arrives out of order does not count as the latest.
+    A null value (the wire's form of a value that is not a number) counts as NaN."""
+    points = [(float(s), float(v)) for s, v in trial.history if v is not None and not math.isnan(v)]
     return sorted(points, key=lambda p: p[0])

@@ -2,7 +2,8 @@
 
 The driver registers an experiment with ``create_experiment`` before any worker starts, writes each
 trial with ``save_trial`` when it starts and again when it ends, and closes the experiment with
-``finish_experiment``. The CLI and the notebook read it back with ``list_experiments``,
+``finish_experiment``; while a trial runs, its new points go in with ``save_trial_progress``
+(appended, so a long curve is never rewritten). The CLI and the notebook read it back with ``list_experiments``,
 ``get_experiment``, ``get_trials`` and, for listings, ``trial_summary`` (counts and the best
 trial without reading every history). The one conformance suite in
 ``tests/maggy/store/test_store_conformance.py`` runs against every backend; a new backend is done
@@ -16,7 +17,8 @@ import enum
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from maggy.trial import Trial, TrialState
@@ -88,6 +90,11 @@ class StoreError(RuntimeError):
     """The store cannot be used: not a maggy store, written by a newer maggy, or closed."""
 
 
+class StoreWarning(UserWarning):
+    """Issued at the end of an experiment some of whose writes to the store failed (a full
+    disk): the result dict is whole, the store is not (``result["store_errors"]`` says what)."""
+
+
 class ExperimentNotFound(KeyError):
     """No single experiment matches the id (or id prefix) asked for.
 
@@ -145,6 +152,23 @@ class ExperimentStore(abc.ABC):
         :class:`ExperimentNotFound` if the experiment (exact id) was never created.
         """
 
+    def save_trial_progress(
+        self, experiment_id: str, trial: Trial, new_points: Sequence[Sequence[float]]
+    ) -> None:
+        """Write ``trial`` (inserting it if absent) but keep its stored history, appending
+        ``new_points`` to it; ``trial.history`` is ignored.
+
+        This is how the driver stores long curves: each write costs the new points, not the
+        whole history, and the driver need not keep every point in memory. Atomic like
+        ``save_trial``: after a failure (a full disk) nothing of the call was written, so the
+        caller may retry it with the same (or more) points. Raises :class:`ExperimentNotFound`
+        like ``save_trial``. This default reads the stored history back; a backend should
+        append without reading it.
+        """
+        stored = {t.trial_id: t for t in self.get_trials(experiment_id)}.get(trial.trial_id)
+        whole = replace(trial, history=[*(stored.history if stored else []), *(list(p) for p in new_points)])
+        self.save_trial(experiment_id, whole)
+
     @abc.abstractmethod
     def list_experiments(self, limit: int | None = None) -> list[ExperimentRecord]:
         """Experiments newest first (by start time); at most ``limit`` of them when given."""
@@ -159,9 +183,13 @@ class ExperimentStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def get_trials(self, experiment_id: str) -> list[Trial]:
+    def get_trials(self, experiment_id: str, with_history: bool = True) -> list[Trial]:
         """All trials of the experiment (exact id), ordered by trial_id; ``[]`` if none yet.
-        Raises :class:`ExperimentNotFound` for an unknown experiment."""
+        Raises :class:`ExperimentNotFound` for an unknown experiment.
+
+        Each trial's whole history, unless ``with_history`` is False: then every ``history`` is
+        empty, and a backend should not read the points at all (long curves are the bulk of a
+        store; a summary of the trials needs none of them)."""
 
     def trial_summary(self, experiment_id: str, direction: str) -> TrialSummary:
         """Counts and the best FINISHED trial of the experiment (exact id), see TrialSummary.

@@ -12,16 +12,30 @@ How it keeps the :class:`~maggy.store.base.ExperimentStore` contract:
   method returns; there is never an open transaction to forget.
 * Dicts and lists (params, history, logs, info, config, searchspace, result) are JSON text columns,
   so the file stays readable with the ``sqlite3`` shell and needs no pickle.
+* A trial's history is its ``trials.history`` (written whole by ``save_trial``) followed by the
+  chunks of ``trial_points`` in order (one per ``save_trial_progress``): a running trial's new
+  points are appended, never the whole curve rewritten.
+* Private: a store file maggy creates is 0600 (SQLite gives its -wal, -shm and -journal files the
+  same mode) and the directories it creates for it 0700, as ``~/.ssh``; every param, log line and
+  traceback of a user's experiments is in there. Existing files and directories keep their modes
+  (a store on shared storage may be group-readable on purpose); ``maggy.store.default_store_path``
+  also closes the default ``~/.maggy`` to others.
+* ``read_only=True`` opens the file with ``mode=ro`` and never writes (the CLI's reads): it works
+  on a read-only filesystem or a file the user may not write. When SQLite cannot open the WAL
+  index there (no -shm file and a directory it may not create one in), it opens the file as
+  ``immutable``, which does not see the commits still in a -wal file; a store on a read-only
+  filesystem has none, since the last writer to close it checkpointed them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,7 +50,9 @@ from maggy.store.base import (
 )
 from maggy.trial import TERMINAL_STATES, Trial, TrialState
 
-SCHEMA_VERSION = 1  # kept in PRAGMA user_version; bump with a migration when the tables change
+SCHEMA_VERSION = 2  # kept in PRAGMA user_version; bump with a migration when the tables change
+# Version 2 added trial_points. The migration from 1 is the CREATE ... IF NOT EXISTS below; a
+# read-only open of a version 1 store reads histories from trials.history alone.
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiments (
@@ -72,6 +88,13 @@ CREATE TABLE IF NOT EXISTS trials (
     info          TEXT NOT NULL,       -- JSON object
     PRIMARY KEY (experiment_id, trial_id)
 );
+CREATE TABLE IF NOT EXISTS trial_points (
+    experiment_id TEXT NOT NULL REFERENCES experiments (experiment_id),
+    trial_id      INTEGER NOT NULL,
+    chunk         INTEGER NOT NULL,    -- 0, 1, ...: the order of the appends
+    points        TEXT NOT NULL,       -- JSON [[step, value], ...]
+    PRIMARY KEY (experiment_id, trial_id, chunk)
+);
 """
 
 _EXP_COLUMNS = (
@@ -79,6 +102,10 @@ _EXP_COLUMNS = (
     "num_trials, config, status, start_time, end_time, result"
 )
 _TRIAL_COLUMNS = "trial_id, state, metric, params, history, logs, error, worker, start_time, end_time, retry_of, budget, info"
+# What save_trial_progress updates of an existing trial: everything but its history.
+_PROGRESS_UPDATE = ", ".join(
+    f"{c} = excluded.{c}" for c in _TRIAL_COLUMNS.split(", ") if c not in ("trial_id", "history")
+)
 
 
 def _json_default(obj: Any) -> Any:
@@ -111,28 +138,73 @@ class SQLiteStore(ExperimentStore):
     """An :class:`ExperimentStore` in the SQLite file at ``path`` (created with its directory).
 
     ``timeout`` is how long, in seconds, a write waits for another process's write to finish.
+    ``read_only``: open an existing store for reading only (see the module docstring); every
+    write then raises :class:`StoreError`, and a missing file is a StoreError too.
     """
 
-    def __init__(self, path: str | os.PathLike[str], timeout: float = 30.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], timeout: float = 30.0, read_only: bool = False) -> None:
         self.path = Path(path).expanduser()
+        self.read_only = read_only
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._closed = False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._has_points = True  # False only for a version 1 store opened read-only
         try:
-            self._conn = sqlite3.connect(
-                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as e:  # e.g. no permission on the file or its directory
+            if read_only:
+                self._conn = self._connect_read_only(timeout)
+            else:
+                _create_private(self.path)
+                self._conn = sqlite3.connect(
+                    self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+                )
+        except (OSError, sqlite3.Error) as e:  # e.g. no permission on the file or its directory
             raise StoreError(f"cannot open the maggy store {self.path}: {e}") from e
         try:
-            self._init_schema()
+            if read_only:
+                self._check_schema_read_only()
+            else:
+                self._init_schema()
         except sqlite3.Error as e:
             self._conn.close()
             raise StoreError(f"{self.path} is not a usable maggy store: {e}") from e
         except StoreError:
             self._conn.close()
             raise
+
+    def _connect_read_only(self, timeout: float) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise StoreError(f"no maggy store at {self.path}")
+        uri = self.path.resolve().as_uri()
+
+        def connect(flags: str) -> sqlite3.Connection:
+            conn = sqlite3.connect(
+                f"{uri}?{flags}", uri=True, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+            try:
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opens the file for real
+            except sqlite3.Error:
+                conn.close()
+                raise
+            return conn
+
+        try:
+            return connect("mode=ro")
+        except sqlite3.OperationalError:
+            # A WAL store in a directory SQLite may not write: it cannot create the -shm index,
+            # so read the file as it is (see the module docstring).
+            return connect("mode=ro&immutable=1")
+
+    def _check_schema_read_only(self) -> None:
+        conn = self._conn
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer maggy (schema {version} > {SCHEMA_VERSION}); upgrade maggy"
+            )
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"experiments", "trials"} <= tables:
+            raise StoreError(f"{self.path} is not a maggy store (no experiments table)")
+        self._has_points = "trial_points" in tables
 
     def _init_schema(self) -> None:
         conn = self._conn
@@ -162,14 +234,29 @@ class SQLiteStore(ExperimentStore):
             raise
 
     @contextmanager
-    def _locked(self) -> Iterator[sqlite3.Connection]:
+    def _locked(self, write: bool = False) -> Iterator[sqlite3.Connection]:
         with self._lock:
             if self._closed:
                 raise StoreError(f"store {self.path} is closed")
             if os.getpid() != self._pid:
                 # A connection inherited through fork would corrupt the file if used.
                 raise StoreError("this store was opened in another process (fork); open a new one here")
+            if write and self.read_only:
+                raise StoreError(f"store {self.path} was opened read-only")
             yield self._conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction of several statements: all of them or, on any error, none."""
+        with self._locked(write=True) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:  # SQLite may have rolled back already (a full disk)
+                    conn.execute("ROLLBACK")
+                raise
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -189,7 +276,7 @@ class SQLiteStore(ExperimentStore):
             _scalar(record.end),
             None if record.result is None else _dumps(record.result),
         )
-        with self._locked() as conn:
+        with self._locked(write=True) as conn:
             try:
                 conn.execute(f"INSERT INTO experiments ({_EXP_COLUMNS}) VALUES ({', '.join('?' * 13)})", row)
             except sqlite3.IntegrityError as e:
@@ -205,7 +292,7 @@ class SQLiteStore(ExperimentStore):
         final = ExperimentStatus(status)
         if not final.is_terminal:
             raise ValueError(f"finish_experiment needs a final status, not {final.value}")
-        with self._locked() as conn:
+        with self._locked(write=True) as conn:
             cur = conn.execute(
                 "UPDATE experiments SET status = ?, end_time = ?, result = ? WHERE experiment_id = ?",
                 (final.value, _scalar(end), None if result is None else _dumps(result), experiment_id),
@@ -214,30 +301,40 @@ class SQLiteStore(ExperimentStore):
                 raise ExperimentNotFound(f"no experiment with id {experiment_id!r}")
 
     def save_trial(self, experiment_id: str, trial: Trial) -> None:
-        row = (
-            experiment_id,
-            _scalar(trial.trial_id),
-            TrialState(trial.state).value,
-            _scalar(trial.metric),
-            _dumps(trial.params),
-            _dumps(trial.history),
-            _dumps(trial.logs),
-            trial.error,
-            trial.worker,
-            _scalar(trial.start),
-            _scalar(trial.end),
-            _scalar(trial.retry_of),
-            _scalar(trial.budget),
-            _dumps(trial.info),
-        )
-        with self._locked() as conn:
-            try:
+        row = _trial_row(experiment_id, trial, trial.history)
+        try:
+            with self._transaction() as conn:
                 conn.execute(
                     f"INSERT OR REPLACE INTO trials (experiment_id, {_TRIAL_COLUMNS}) VALUES ({', '.join('?' * 14)})",
                     row,
                 )
-            except sqlite3.IntegrityError as e:  # the foreign key: no such experiment
-                raise ExperimentNotFound(f"no experiment with id {experiment_id!r}; create it first") from e
+                conn.execute(
+                    "DELETE FROM trial_points WHERE experiment_id = ? AND trial_id = ?",
+                    (experiment_id, row[1]),
+                )
+        except sqlite3.IntegrityError as e:  # the foreign key: no such experiment
+            raise ExperimentNotFound(f"no experiment with id {experiment_id!r}; create it first") from e
+
+    def save_trial_progress(
+        self, experiment_id: str, trial: Trial, new_points: Sequence[Sequence[float]]
+    ) -> None:
+        row = _trial_row(experiment_id, trial, [])
+        try:
+            with self._transaction() as conn:
+                conn.execute(
+                    f"INSERT INTO trials (experiment_id, {_TRIAL_COLUMNS}) VALUES ({', '.join('?' * 14)}) "
+                    f"ON CONFLICT (experiment_id, trial_id) DO UPDATE SET {_PROGRESS_UPDATE}",
+                    row,
+                )
+                if len(new_points):
+                    conn.execute(
+                        "INSERT INTO trial_points (experiment_id, trial_id, chunk, points) VALUES (?, ?, "
+                        "(SELECT COALESCE(MAX(chunk), -1) + 1 FROM trial_points "
+                        "WHERE experiment_id = ? AND trial_id = ?), ?)",
+                        (experiment_id, row[1], experiment_id, row[1], _dumps([list(p) for p in new_points])),
+                    )
+        except sqlite3.IntegrityError as e:  # the foreign key: no such experiment
+            raise ExperimentNotFound(f"no experiment with id {experiment_id!r}; create it first") from e
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -294,10 +391,11 @@ class SQLiteStore(ExperimentStore):
         close = difflib.get_close_matches(query, ids, n=3, cutoff=0.6)
         return f" (did you mean {', '.join(close)}?)" if close else ""
 
-    def get_trials(self, experiment_id: str) -> list[Trial]:
+    def get_trials(self, experiment_id: str, with_history: bool = True) -> list[Trial]:
+        columns = _TRIAL_COLUMNS if with_history else _TRIAL_COLUMNS.replace("history", "'[]'")
         with self._locked() as conn:
             rows = conn.execute(
-                f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE experiment_id = ? ORDER BY trial_id",
+                f"SELECT {columns} FROM trials WHERE experiment_id = ? ORDER BY trial_id",
                 (experiment_id,),
             ).fetchall()
             if (
@@ -308,7 +406,17 @@ class SQLiteStore(ExperimentStore):
                 is None
             ):
                 raise ExperimentNotFound(f"no experiment with id {experiment_id!r}")
-        return [_trial(r) for r in rows]
+            appended: dict[int, list[Any]] = {}
+            if self._has_points and rows and with_history:
+                for trial_id, text in conn.execute(
+                    "SELECT trial_id, points FROM trial_points WHERE experiment_id = ? ORDER BY trial_id, chunk",
+                    (experiment_id,),
+                ):
+                    appended.setdefault(trial_id, []).extend(_loads(text))
+        trials = [_trial(r) for r in rows]
+        for trial in trials:
+            trial.history.extend(appended.get(trial.trial_id, ()))
+        return trials
 
     def trial_summary(self, experiment_id: str, direction: str) -> TrialSummary:
         order = "ASC" if direction == "min" else "DESC"
@@ -349,6 +457,40 @@ class SQLiteStore(ExperimentStore):
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
+
+
+def _create_private(path: Path) -> None:
+    """Create ``path``'s missing directories 0700 and the file itself 0600, if missing (see the
+    module docstring); SQLite then gives its side files the file's mode."""
+    missing = []
+    parent = path.parent
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process made it meanwhile
+            directory.mkdir(mode=0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
+def _trial_row(experiment_id: str, trial: Trial, history: Any) -> tuple[Any, ...]:
+    return (
+        experiment_id,
+        _scalar(trial.trial_id),
+        TrialState(trial.state).value,
+        _scalar(trial.metric),
+        _dumps(trial.params),
+        _dumps(history),
+        _dumps(trial.logs),
+        trial.error,
+        trial.worker,
+        _scalar(trial.start),
+        _scalar(trial.end),
+        _scalar(trial.retry_of),
+        _scalar(trial.budget),
+        _dumps(trial.info),
+    )
 
 
 def _record(row: tuple[Any, ...]) -> ExperimentRecord:

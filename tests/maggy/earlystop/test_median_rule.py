@@ -150,3 +150,10 @@ def test_inputs_are_not_mutated() -> None:
 def test_bad_direction() -> None:
     with pytest.raises(ValueError, match="direction must be 'max' or 'min'"):
         RULE.should_stop(running(curve([1.0])), MAX_REFS, "maximize")
+
+
+def test_null_values_from_the_wire_count_as_nan() -> None:
+    # The wire carries a value that is not a number as null; a rule must not raise over it.
+    running_trial = Trial(9, {}, TrialState.RUNNING, history=[[0, None], [1, 0.1]])
+    finished = [Trial(1, {}, TrialState.FINISHED, 1.0, [[0, None], [1, 0.5]])]
+    assert MedianStoppingRule().should_stop(running_trial, finished, "max")

@@ -82,3 +82,102 @@ def test_open_store_uses_path_or_default(tmp_path: Path, monkeypatch: pytest.Mon
     with open_store(tmp_path / "other.db") as s:
         assert isinstance(s, SQLiteStore) and s.path == tmp_path / "other.db"
     assert (tmp_path / "other.db").exists()
+
+
+# -- privacy: the store holds every param, log line and traceback ------------------------------
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_a_new_store_and_the_directories_made_for_it_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "e.db"
+    store = SQLiteStore(path)
+    store.create_experiment(make_record("x"))  # the -wal and -shm files exist while it is open
+    side = [Path(f"{path}-wal"), Path(f"{path}-shm")]
+    assert all(p.exists() for p in side)
+    assert [_mode(p) for p in (path, *side)] == [0o600] * 3
+    assert _mode(tmp_path / "a") == _mode(tmp_path / "a" / "b") == 0o700
+    store.close()
+    conn = sqlite3.connect(path)  # a rollback journal (the mode SQLite falls back to) likewise
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("UPDATE experiments SET name = 'y'")
+    journal = Path(f"{path}-journal")
+    assert journal.exists() and _mode(journal) == 0o600
+    conn.execute("ROLLBACK")
+    conn.close()
+
+
+def test_an_existing_directory_chosen_by_the_user_keeps_its_mode(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    SQLiteStore(shared / "e.db").close()
+    assert _mode(shared) == 0o755 and _mode(shared / "e.db") == 0o600
+
+
+def test_the_default_directory_is_made_private_even_when_it_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MAGGY_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    fresh = default_store_path()
+    assert _mode(fresh.parent) == 0o700
+    fresh.parent.chmod(0o755)  # as an older maggy left it
+    assert _mode(default_store_path().parent) == 0o700
+    home = tmp_path / "home"  # MAGGY_HOME: the user's choice, made private only when maggy makes it
+    monkeypatch.setenv("MAGGY_HOME", str(home))
+    assert _mode(default_store_path().parent) == 0o700
+    home.chmod(0o750)
+    assert _mode(default_store_path().parent) == 0o750
+
+
+# -- read-only opening -----------------------------------------------------------------------
+
+
+def make_record(exp_id: str):
+    from maggy.store import ExperimentRecord
+
+    return ExperimentRecord(exp_id, "n", "", "optimization", None, "r", "max", 1, {}, "RUNNING", 1.0)
+
+
+def test_read_only_store_reads_everything_and_writes_nothing(tmp_path: Path) -> None:
+    from maggy.trial import Trial, TrialState
+
+    path = tmp_path / "e.db"
+    with SQLiteStore(path) as store:
+        store.create_experiment(make_record("x"))
+        store.save_trial_progress("x", Trial(0, {"a": 1}, TrialState.RUNNING), [[0, 1.0], [1, 2.0]])
+    before = path.read_bytes()
+    with open_store(path, read_only=True) as ro:
+        assert [r.experiment_id for r in ro.list_experiments()] == ["x"]
+        assert ro.get_trials("x")[0].history == [[0, 1.0], [1, 2.0]]
+        with pytest.raises(StoreError, match="read-only"):
+            ro.save_trial("x", Trial(1, {}))
+        with pytest.raises(StoreError, match="read-only"):
+            ro.finish_experiment("x", "FINISHED", 2.0, None)
+    assert path.read_bytes() == before
+    with pytest.raises(StoreError, match="no maggy store"):
+        open_store(tmp_path / "missing.db", read_only=True)
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_a_version_1_store_is_read_as_is_and_upgraded_by_a_writer(tmp_path: Path) -> None:
+    from maggy.trial import Trial, TrialState
+
+    path = tmp_path / "old.db"
+    with SQLiteStore(path) as store:
+        store.create_experiment(make_record("x"))
+        store.save_trial("x", Trial(0, {}, TrialState.FINISHED, 1.0, history=[[0, 1.0]]))
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE trial_points")
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    with open_store(path, read_only=True) as ro:
+        assert ro.get_trials("x")[0].history == [[0, 1.0]]
+    with open_store(path) as store:
+        store.save_trial_progress("x", Trial(0, {}, TrialState.FINISHED, 1.0), [[1, 2.0]])
+        assert store.get_trials("x")[0].history == [[0, 1.0], [1, 2.0]]

@@ -282,6 +282,28 @@ def test_save_trial_replaces_the_whole_trial(store: ExperimentStore) -> None:
     assert store.get_trials(rec.experiment_id) == [finished]  # logs=["a"] gone: replace, not merge
 
 
+def test_save_trial_progress_appends_points_and_replaces_the_rest(store: ExperimentStore) -> None:
+    rec = make_record()
+    store.create_experiment(rec)
+    running = dataclasses.replace(full_trial(), state=TrialState.RUNNING, history=[[9, 9.0]], end=None)
+    store.save_trial_progress(rec.experiment_id, running, [[0, 0.5], [1, math.nan]])  # creates it
+    got = store.get_trials(rec.experiment_id)[0]
+    assert got.history[0] == [0, 0.5] and math.isnan(got.history[1][1]) and len(got.history) == 2
+    assert dataclasses.replace(got, history=[]) == dataclasses.replace(running, history=[])
+    store.save_trial_progress(rec.experiment_id, dataclasses.replace(running, logs=["more"]), [])
+    store.save_trial_progress(rec.experiment_id, full_trial(), [[2, np.float64(0.75)], [3, 0.875]])
+    got = store.get_trials(rec.experiment_id)[0]
+    assert [p[0] for p in got.history] == [0, 1, 2, 3] and got.history[3] == [3, 0.875]
+    assert dataclasses.replace(got, history=[]) == dataclasses.replace(full_trial(), history=[])
+    store.save_trial(rec.experiment_id, full_trial())  # a whole save replaces the history too
+    assert store.get_trials(rec.experiment_id)[0] == full_trial()
+    with pytest.raises(ExperimentNotFound):
+        store.save_trial_progress("nope", full_trial(), [[0, 1.0]])
+    store.save_trial_progress(rec.experiment_id, full_trial(), [[4, 1.0]])
+    light = store.get_trials(rec.experiment_id, with_history=False)[0]
+    assert light == dataclasses.replace(full_trial(), history=[])  # everything but the points
+
+
 def test_get_trials_ordered_and_isolated_per_experiment(store: ExperimentStore) -> None:
     a, b = make_record(), make_record()
     store.create_experiment(a)
