@@ -200,6 +200,7 @@ class ProgressState:
         self.counts: dict[TrialState, int] = {}
         self.best: tuple[float, int] | None = None  # (metric, trial id)
         self.status: str | None = None
+        self.failure: str | None = None  # the engine's reason, when the experiment FAILED
 
     @property
     def finished(self) -> int:
@@ -222,6 +223,7 @@ class ProgressState:
                 self.best = (trial.metric, trial.trial_id)
         elif isinstance(event, ev.ExperimentFinished):
             self.status = event.status
+            self.failure = event.result.get("failure")
             self.running = 0
 
     def _improves(self, metric: float) -> bool:
@@ -244,7 +246,8 @@ class ProgressState:
         if self.best is not None:
             parts.append(f"best {self.best[0]:.6g} (trial {self.best[1]})")
         if self.status is not None:
-            return f"{head} {self.status} in {_duration(elapsed)}: " + " · ".join(parts)
+            ended = f"{head} {self.status} in {_duration(elapsed)}: " + " · ".join(parts)
+            return f"{ended}\n{self.failure}" if self.failure else ended
         timing = f"{_duration(elapsed)} elapsed"
         if 0 < self.finished < self.total:
             timing += f", ETA ~{_duration(elapsed / self.finished * (self.total - self.finished))}"

@@ -18,6 +18,7 @@ import importlib
 import json
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -70,12 +71,31 @@ def _clip(text: str, width: int | None) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    """Columns aligned by the text's visible width (colour codes take no room)."""
+    widths = [max(_width(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
     lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        "  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in [headers, *rows]
     ]
     return "\n".join(lines)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+#: Terminal colours of experiment statuses (SGR codes): a FAILED run must not read as done.
+_STATUS_COLOURS = {"FAILED": "31", "STOPPED": "33", "FINISHED": "32"}
+
+
+def _width(text: str) -> int:
+    return len(_ANSI.sub("", text))
+
+
+def _status(status: str) -> str:
+    """``status``, coloured when stdout is a terminal (and NO_COLOR is not set)."""
+    code = _STATUS_COLOURS.get(status)
+    if code is None or "NO_COLOR" in os.environ or not sys.stdout.isatty():
+        return status
+    return f"\x1b[{code}m{status}\x1b[0m"
 
 
 def _best(trials: Sequence[Trial], direction: str) -> Trial | None:
@@ -108,11 +128,12 @@ def _store_path(args: argparse.Namespace) -> Path:
 
 
 def _open(args: argparse.Namespace) -> ExperimentStore | None:
-    """The store, or None when there is none yet: reading must not create an empty one."""
+    """The store opened read-only, or None when there is none yet: reading must not create an
+    empty one, and must work on a read-only filesystem or a file the user may not write."""
     from maggy.store import open_store
 
     path = _store_path(args)
-    return open_store(path) if path.exists() else None
+    return open_store(path, read_only=True) if path.exists() else None
 
 
 def _open_required(args: argparse.Namespace) -> ExperimentStore:
@@ -122,12 +143,29 @@ def _open_required(args: argparse.Namespace) -> ExperimentStore:
     return store
 
 
-def _close_abandoned(store: ExperimentStore, records: Sequence[ExperimentRecord]) -> None:
+def _close_abandoned(args: argparse.Namespace, records: Sequence[ExperimentRecord]) -> None:
     """Close experiments whose driver died (a killed kernel) before showing them: FAILED, with
-    their running trials LOST (maggy.core.recovery)."""
-    from maggy.core.recovery import close_abandoned
+    their running trials LOST (maggy.core.recovery). The only write of list/show/export, made
+    through a second, writable store and only when there is such an experiment; where the store
+    cannot be written (a read-only filesystem) they are shown as they are, with a note."""
+    from maggy.core.recovery import close_abandoned, is_abandoned
+    from maggy.store import StoreError, open_store
 
-    close_abandoned(store, records)
+    abandoned = [r for r in records if is_abandoned(r)]
+    if not abandoned:
+        return
+    path = _store_path(args)
+    try:
+        if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+            raise StoreError("the store is read-only here")
+        with open_store(path) as writable:
+            close_abandoned(writable, abandoned)
+    except (StoreError, OSError) as e:
+        ids = ", ".join(r.experiment_id for r in abandoned)
+        print(
+            f"maggy: note: {ids} left RUNNING by a driver that is gone; not closed as FAILED ({e})",
+            file=sys.stderr,
+        )
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -140,7 +178,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         # One more than shown, to know whether to say that there are more.
         records = store.list_experiments(None if limit is None else limit + 1)
         more = limit is not None and len(records) > limit
-        _close_abandoned(store, records[:limit])
+        _close_abandoned(args, records[:limit])
         rows = []
         for rec in records[:limit]:
             summary = store.trial_summary(rec.experiment_id, rec.direction)  # no histories read
@@ -148,7 +186,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
                 "-" if summary.best_metric is None else f"{_fmt_num(summary.best_metric)} ({rec.direction})"
             )
             progress = progress_text(rec, summary.done, summary.total)
-            cells = (rec.name, rec.experiment_type, rec.status, progress, metric)
+            cells = (rec.name, rec.experiment_type, _status(rec.status), progress, metric)
             rows.append([rec.experiment_id, _clip(cells[0], 24), *cells[1:], _fmt_time(rec.start)])
     if not rows:
         print(f"no experiments in {_store_path(args)}")
@@ -162,8 +200,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     with _open_required(args) as store:
         rec = store.get_experiment(args.id)
-        _close_abandoned(store, [rec])
-        trials = store.get_trials(rec.experiment_id)
+        _close_abandoned(args, [rec])
+        # The listing needs no curves (the bulk of a store); one trial in full shows its own.
+        trials = store.get_trials(rec.experiment_id, with_history=args.trial is not None)
     if args.trial is not None:
         match = [t for t in trials if t.trial_id == args.trial]
         if not match:
@@ -212,7 +251,9 @@ def _describe_experiment(rec: ExperimentRecord, trials: Sequence[Trial]) -> str:
             ("name", rec.name),
             ("description", rec.description),
             ("type", rec.experiment_type),
-            ("status", rec.status),
+            ("status", _status(rec.status)),
+            ("failure", (rec.result or {}).get("failure")),
+            ("first error", _first_error(trials)),
             ("optimizer", f"{rec.optimizer} ({rec.direction})"),
             (
                 "trials",
@@ -233,6 +274,19 @@ def _describe_experiment(rec: ExperimentRecord, trials: Sequence[Trial]) -> str:
             ("result", _json_line(rec.result)),
         ]
     )
+
+
+def _first_error(trials: Sequence[Trial]) -> str | None:
+    """The first failed trial's last traceback lines, maggy's own frames left out, when no trial
+    succeeded (then the error is the news; otherwise ``--trial N`` shows each one)."""
+    from maggy.core.failure import all_failed, error_tail, first_error
+
+    if all_failed(trials) is None:
+        return None
+    first = first_error(trials)
+    if first is None or not first.error:
+        return None
+    return f"trial {first.trial_id}:\n" + "\n".join(f"    {x}" for x in error_tail(first.error).splitlines())
 
 
 def _history_summary(history: Sequence[Sequence[float]]) -> str:
@@ -322,7 +376,7 @@ def _write_csv(out: TextIO, trials: Sequence[Trial]) -> None:
 def _cmd_export(args: argparse.Namespace) -> int:
     with _open_required(args) as store:
         rec = store.get_experiment(args.id)
-        _close_abandoned(store, [rec])
+        _close_abandoned(args, [rec])
         trials = store.get_trials(rec.experiment_id)
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
     try:

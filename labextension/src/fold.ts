@@ -46,6 +46,8 @@ export function applyBatch(exp: IExperiment, batch: IBatch, limits: ILimits): vo
     exp.summary.live = false;
     exp.summary.end = Date.now() / 1000;
     exp.result = batch.experiment_finished.result;
+    const failure = exp.result?.failure;
+    exp.summary.failure = typeof failure === 'string' ? failure : null;
   }
 }
 

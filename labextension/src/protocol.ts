@@ -53,6 +53,8 @@ export interface IExperimentSummary {
   done: number | null;
   running: number | null;
   best: { trial_id: number; metric: number | null } | null;
+  /** Why a FAILED experiment failed (the result's `failure`); null or absent otherwise. */
+  failure?: string | null;
 }
 
 export interface IHello {

@@ -192,6 +192,7 @@ def _stored_summary(record: Any) -> dict[str, Any]:
             "done": result.get("num_trials"),
             "running": None,
             "best": best,
+            "failure": result.get("failure"),
         }
     )
 
@@ -213,6 +214,7 @@ def _handle_summary(handle: Any) -> dict[str, Any]:
             "done": sum(1 for t in trials if t["state"] in terminal),
             "running": sum(1 for t in trials if t["state"] == "RUNNING"),
             "best": best_of(trials, handle.direction),
+            "failure": None,
         }
     )
 

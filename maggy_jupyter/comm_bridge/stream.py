@@ -6,11 +6,15 @@ pending batch; :meth:`take` turns it into a ``batch`` message at most once per `
 the browser gets at most ``1 / interval`` messages a second per experiment, and every point and
 log line travels in exactly one batch.
 
-The mirror (every trial with its full history and logs, as the batches so far describe it) is
-what a frontend that subscribes late receives as a snapshot: because it is built from the same
-events as the batches, ``snapshot at seq S`` + ``batches S+1, S+2, ...`` is exactly the stream,
-with no point missing or repeated. (The driver's own trial copies could be ahead of the batches
-by the events still queued for the dispatcher, which would duplicate points.)
+The mirror (every trial with its history and logs, as the batches so far describe it) is what a
+frontend that subscribes late receives as a snapshot: because it is built from the same events
+as the batches, ``snapshot at seq S`` + ``batches S+1, S+2, ...`` is exactly the stream, with no
+point repeated. (The driver's own trial copies could be ahead of the batches by the events
+still queued for the dispatcher, which would duplicate points.) The mirror's histories are
+bounded: each is a :class:`~maggy_jupyter.live_view.series.Series` of at most
+:data:`HISTORY_LIMIT` points (16 bytes each), thinned evenly over the steps with the first and
+latest point kept, so a snapshot of a long curve is a downsampled one (the chart draws no more
+anyway); the whole curve is in the experiment store.
 
 Not thread-safe by itself: the bridge calls everything under its lock. Pure (the caller passes
 ``now``), so tests drive it with a fake clock.
@@ -22,6 +26,10 @@ from typing import Any
 
 from maggy.core import events as ev
 from maggy_jupyter.comm_bridge import wire
+from maggy_jupyter.live_view.series import Series
+
+#: Most points of one trial's history the mirror keeps (and a snapshot sends).
+HISTORY_LIMIT = 4096
 
 _PARTIAL_STATES = ("EARLY_STOPPED", "STOPPED")
 _TERMINAL = frozenset({"FINISHED", "EARLY_STOPPED", "STOPPED", "ERROR", "LOST"})
@@ -44,6 +52,7 @@ class ExperimentStream:
         # -inf: the first batch may go out at once
         self.last_sent = float("-inf")
         self.trials: dict[int, dict[str, Any]] = {}
+        self._series: dict[int, Series] = {}  # each trial's history, bounded
         self._pending = _Batch()
 
     # ---- fed by the dispatcher ---------------------------------------------------------------
@@ -63,9 +72,14 @@ class ExperimentStream:
             mirrored.update(fields)
             (batch.started if isinstance(event, ev.TrialStarted) else batch.finished).append(fields)
         elif isinstance(event, ev.MetricPoints):
-            points = wire.json_safe(event.points)
-            self._trial(event.trial_id)["history"].extend(points)
-            batch.points.setdefault(event.trial_id, []).extend(points)
+            self._trial(event.trial_id)
+            try:
+                self._series[event.trial_id].extend(event.points)
+            except (TypeError, ValueError):  # a null value: NaN in the array, null again on the wire
+                points = wire.json_safe(event.points)
+                self._series[event.trial_id].extend([[_num(s), _num(v)] for s, v in points])
+            # Made JSON-safe once, when the batch becomes a message (take).
+            batch.points.setdefault(event.trial_id, []).extend(event.points)
         elif isinstance(event, ev.TrialLog):
             lines = [str(line) for line in event.lines]
             self._trial(event.trial_id)["logs"].extend(lines)
@@ -111,6 +125,7 @@ class ExperimentStream:
             "done": sum(1 for t in trials if t["state"] in _TERMINAL),
             "running": sum(1 for t in trials if t["state"] == "RUNNING"),
             "best": best_of(list(trials), self.direction),
+            "failure": (self.result or {}).get("failure"),
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -118,8 +133,12 @@ class ExperimentStream:
         sent), and the ``seq`` of the last batch it includes. Requires no pending batch."""
         assert self._pending.empty, "flush the pending batch before taking a snapshot"
         trials = [
-            {**{k: v for k, v in t.items() if k != "logs"}, "num_logs": len(t["logs"])}
-            for _, t in sorted(self.trials.items())
+            {
+                **{k: v for k, v in t.items() if k != "logs"},
+                "history": self._history(i),
+                "num_logs": len(t["logs"]),
+            }
+            for i, t in sorted(self.trials.items())
         ]
         return wire.message("experiment", experiment=self.summary(), trials=trials, seq=self.seq)
 
@@ -129,14 +148,20 @@ class ExperimentStream:
         trial = self.trials.get(trial_id)
         if trial is None:
             return None
+        trial = {**trial, "history": self._history(trial_id)}
         return wire.message("trial", experiment_id=self.experiment_id, trial=trial, seq=self.seq)
+
+    def _history(self, trial_id: int) -> list[list[float]]:
+        series = self._series.get(trial_id)
+        return [] if series is None else series.points()  # message() makes NaN values null
 
     def _trial(self, trial_id: int) -> dict[str, Any]:
         trial = self.trials.get(trial_id)
         if trial is None:
             trial = {name: None for name in wire.TRIAL_FIELDS}
-            trial.update(trial_id=trial_id, params={}, state="PENDING", history=[], logs=[])
+            trial.update(trial_id=trial_id, params={}, state="PENDING", logs=[])
             self.trials[trial_id] = trial
+            self._series[trial_id] = Series(limit=HISTORY_LIMIT)
         return trial
 
 
@@ -178,6 +203,11 @@ class _Batch:
         if self.experiment_finished is not None:
             fields["experiment_finished"] = self.experiment_finished
         return wire.message("batch", **fields)
+
+
+def _num(value: Any) -> float:
+    """A point's coordinate for the mirror's float array: NaN for what json_safe made null."""
+    return float(value) if isinstance(value, (int, float)) else float("nan")
 
 
 def best_of(trials: list[dict[str, Any]], direction: str) -> dict[str, Any] | None:

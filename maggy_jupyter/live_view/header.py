@@ -1,4 +1,5 @@
-"""The view's header: title, progress bar, progress figures with ETA, and the best trial so far."""
+"""The view's header: title, progress bar, progress figures with ETA, the best trial so far, and
+why the experiment failed (with the first error's last traceback lines, shown without a click)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,24 @@ def best_html(s: Summary) -> str:
     )
 
 
+#: The failure box: the theme's error colour (JupyterLab's variable, a plain red elsewhere).
+_ERROR_STYLE = "color: var(--jp-error-color1, #d32f2f)"
+
+
+def failure_html(s: Summary) -> str:
+    """Empty unless ``s.failure``: then the reason, and the first error's last traceback lines."""
+    if not s.failure:
+        return ""
+    head = "failed" if s.status == "FAILED" else "warning"
+    text = f'<div style="{_ERROR_STYLE}"><b>{head}:</b> {fmt.esc(s.failure)}'
+    if s.first_error:
+        text += (
+            '<pre style="margin: 2px 0; white-space: pre-wrap; font-size: 90%">'
+            f"{fmt.esc(s.first_error)}</pre>"
+        )
+    return text + "</div>"
+
+
 def title_html(s: Summary, experiment_id: str) -> str:
     status = fmt.esc(s.status.lower())
     return f"<b>maggy · {fmt.esc(s.name)}</b> <small>{fmt.esc(experiment_id)} · {status}</small>"
@@ -56,7 +75,8 @@ class Header:
         self.bar = IntProgress(value=0, min=0, max=1, layout=Layout(width="240px"))
         self.progress = HTML()
         self.best = HTML()
-        self.widget = VBox([self.title, HBox([self.bar, self.progress]), self.best])
+        self.failure = HTML()
+        self.widget = VBox([self.title, HBox([self.bar, self.progress]), self.best, self.failure])
 
     def update(self, s: Summary) -> None:
         self.title.value = title_html(s, self.experiment_id)
@@ -66,3 +86,4 @@ class Header:
             self.bar.bar_style = _BAR_STYLE.get(s.status, "")
         self.progress.value = progress_html(s)
         self.best.value = best_html(s)
+        self.failure.value = failure_html(s)

@@ -66,6 +66,11 @@ class Summary:
     elapsed: float
     eta: float | None  # seconds; None when unknown (nothing done yet) or when no longer running
     stop_requested: bool
+    # Why the experiment failed (the engine's result["failure"]), or, while it runs, that every
+    # trial so far failed; None otherwise.
+    failure: str | None = None
+    # The first failed trial's last traceback lines (maggy's frames left out), with ``failure``.
+    first_error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from maggy.core import events as ev
+from maggy.core.failure import error_tail
 from maggy.trial import Trial, TrialState
 
 from .records import Changes, Row, Summary, TrialRecord
@@ -24,6 +25,7 @@ from .series import Series
 __all__ = ["Changes", "ExperimentState", "Row", "Summary", "TrialRecord"]
 
 _PARTIAL = (TrialState.EARLY_STOPPED, TrialState.STOPPED)
+_FAILED = (TrialState.ERROR, TrialState.LOST)
 
 
 class ExperimentState:
@@ -190,6 +192,7 @@ class ExperimentState:
         starts = [r.start for r in self.trials.values() if r.start is not None]
         began = self.started_at if self.started_at is not None else min(starts, default=None)
         elapsed = max(0.0, end - began) if began is not None else 0.0
+        failure, first_error = self._failure()
         return Summary(
             name=self.name,
             status=self.status,
@@ -208,7 +211,34 @@ class ExperimentState:
             elapsed=elapsed,
             eta=self._eta(done, elapsed),
             stop_requested=self.stop_requested,
+            failure=failure,
+            first_error=first_error,
         )
+
+    def _failure(self) -> tuple[str | None, str | None]:
+        """``(failure, first_error)`` for the summary.
+
+        The engine decides when an experiment failed (``maggy.core.failure``): its result's
+        ``failure`` is shown as it is. While trials run, the view only warns when every trial
+        that ended so far failed, the sign of a bug in the training function.
+        """
+        failed = [r for r in self.trials.values() if r.state in _FAILED]
+        if self.status == "FAILED":
+            failure = (self.result or {}).get("failure") or "the experiment failed"
+        elif (
+            self.status == "RUNNING"
+            and failed
+            and all(r.state in _FAILED for r in self.trials.values() if r.state.is_terminal)
+        ):
+            failure = f"every trial so far failed ({len(failed)})"
+        else:
+            return None, None
+        first = min(
+            failed, key=lambda r: (r.end if r.end is not None else float("inf"), r.trial_id), default=None
+        )
+        if first is None or not first.error:
+            return failure, None
+        return failure, f"trial {first.trial_id}:\n{error_tail(first.error)}"
 
     def _eta(self, done: int, elapsed: float) -> float | None:
         # Throughput so far times what is left: with asynchronous workers trials end at a steady

@@ -156,7 +156,8 @@ class MaggyMagics(Magics):
 
         Every flag left out keeps lagom()'s default; the experiment name defaults to the
         function's name. The result dict goes to --out VAR (default _lagom) and the magic shows
-        a short summary. Values may use {expressions} from the namespace: --num-trials {n}.
+        a short summary. Interrupting the kernel stops the experiment cleanly: VAR gets what it
+        ran so far and the cell ends with one line saying so. Values may use {expressions} from the namespace: --num-trials {n}.
         With --async the experiment runs on the kernel's event loop while the notebook stays
         usable; the magic returns an awaitable and VAR is set when the experiment ends.
 
@@ -175,8 +176,16 @@ class MaggyMagics(Magics):
         if config.background:
             return self._start_background(config)
         from maggy import experiment
+        from maggy.exceptions import ExperimentInterrupted
 
-        result = LagomResult(experiment.lagom(**config.kwargs), out=config.out)
+        try:
+            result = LagomResult(experiment.lagom(**config.kwargs), out=config.out)
+        except ExperimentInterrupted as exc:
+            # The interrupt still ends the cell as an error (so that a "run all" stops here),
+            # shown as its one line, and the experiment's result is in VAR as after a normal end.
+            exc.result = self._shell.user_ns[config.out] = LagomResult(exc.result, out=config.out)
+            exc.where = f"the result dict is in {config.out}"
+            raise
         self._shell.user_ns[config.out] = result
         return result
 
@@ -202,6 +211,7 @@ class MaggyMagics(Magics):
                 "--async needs a running event loop, as in a Jupyter kernel; run without --async here"
             ) from None
         from maggy import experiment
+        from maggy.exceptions import ExperimentInterrupted
 
         user_ns = self._shell.user_ns
         name = config.kwargs["name"]
@@ -211,10 +221,14 @@ class MaggyMagics(Magics):
 
         def finished(task: asyncio.Task[LagomResult]) -> None:
             if task.cancelled():
+                print(f"maggy: experiment {name!r} cancelled; its trials: %maggy list", file=sys.stderr)
                 return
             error = task.exception()  # also marks it retrieved: no "never retrieved" warning
             if error is None:
                 user_ns[config.out] = task.result()
+            elif isinstance(error, ExperimentInterrupted):
+                user_ns[config.out] = LagomResult(error.result, out=config.out)
+                print(f"{error.summary()}; the result dict is in {config.out}", file=sys.stderr)
             else:
                 print(f"maggy: experiment {name!r} failed: {error!r}", file=sys.stderr)
 

@@ -41,6 +41,8 @@ class LagomResult(dict[str, Any]):
             )
             if r.get("most_important"):
                 lines.append(f"most important: {r['most_important']}")
+        elif r.get("failure"):  # FAILED: why, rather than "no metric"
+            lines.append(f"failed: {r['failure']}")
         elif r.get("best_val") is None:
             lines.append("no trial reported a metric")
         else:

@@ -339,8 +339,103 @@ def test_python_m_maggy_cli(populated: Populated) -> None:
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
 
 
+def _on_read_only_filesystem(directory: Path, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` with ``directory`` on a read-only filesystem: a read-only bind mount in a
+    private mount namespace (``unshare``; root or user namespaces), else, for a user that is not
+    root, a directory and files without write permission."""
+    import os
+    import shutil
+
+    if shutil.which("unshare") is not None:
+        probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=30)
+        if probe.returncode == 0:
+            script = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && exec "$@"'
+            return subprocess.run(
+                ["unshare", "-rm", "sh", "-c", script, str(directory), *argv],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+    if os.geteuid() == 0:
+        pytest.skip("no way to make a read-only filesystem here (unshare unavailable, running as root)")
+    for p in directory.iterdir():
+        p.chmod(0o444)
+    directory.chmod(0o555)
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    finally:
+        directory.chmod(0o755)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(120)
+def test_list_show_and_export_read_a_store_on_a_read_only_filesystem(populated: Populated) -> None:
+    cli = [sys.executable, "-m", "maggy.cli", "--store", str(populated.path), "experiments"]
+    before = {p.name: p.read_bytes() for p in populated.path.parent.iterdir()}
+    proc = _on_read_only_filesystem(populated.path.parent, [*cli, "list"])
+    assert proc.returncode == 0, proc.stderr
+    assert populated.mnist in proc.stdout and populated.cifar in proc.stdout
+    proc = _on_read_only_filesystem(populated.path.parent, [*cli, "show", "2026010", "--trial", "0"][:-2])
+    assert proc.returncode == 2 and "several experiments" in proc.stderr  # a real answer, from the store
+    proc = _on_read_only_filesystem(populated.path.parent, [*cli, "show", populated.mnist, "--trial", "0"])
+    assert proc.returncode == 0 and "3 points" in proc.stdout, proc.stderr
+    proc = _on_read_only_filesystem(populated.path.parent, [*cli, "export", populated.mnist])
+    assert proc.returncode == 0, proc.stderr
+    assert [t["trial_id"] for t in json.loads(proc.stdout)["trials"]] == [0, 1, 2]
+    assert {p.name: p.read_bytes() for p in populated.path.parent.iterdir()} == before
+
+
 def test_import_is_light() -> None:
     code = "import sys, maggy.cli; heavy = {'maggy.store', 'sqlite3', 'numpy', 'csv'} & set(sys.modules); print(sorted(heavy))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+# -- an experiment whose trials all failed ---------------------------------------------------
+
+WORKER_TRACEBACK = (
+    "Traceback (most recent call last):\n"
+    '  File "/x/maggy/worker/loop.py", line 112, in _run_trial\n'
+    "    result = call_training_function(map_fun, params, reporter)\n"
+    '  File "<dynamic-code>", line 3, in train\n'
+    "ValueError: loss exploded\n"
+)
+
+
+def _all_failed_store(tmp_path: Path) -> tuple[Path, str]:
+    path, eid = tmp_path / "experiments.db", "20260103-100000-cccccc"
+    failure = "all 2 trials failed; first error (trial 0): ValueError: loss exploded"
+    with open_store(path) as s:
+        s.create_experiment(_record(eid, "broken", "max", 1_700_200_000.0, 2))
+        for i in range(2):
+            s.save_trial(eid, Trial(i, {"lr": 0.1}, TrialState.ERROR, error=WORKER_TRACEBACK, end=1.0 + i))
+        s.finish_experiment(eid, "FAILED", 1_700_200_010.0, {"status": "FAILED", "failure": failure})
+    return path, eid
+
+
+def test_show_of_a_failed_experiment_says_why_with_the_users_frames(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, eid = _all_failed_store(tmp_path)
+    code, out, _ = run(capsys, "--store", str(path), "experiments", "show", eid)
+    assert code == 0
+    assert "status       FAILED\n" in out
+    assert "failure      all 2 trials failed; first error (trial 0): ValueError: loss exploded\n" in out
+    assert '      File "<dynamic-code>", line 3, in train\n    ValueError: loss exploded' in out
+    assert "maggy/worker" not in out
+
+
+def test_failed_status_is_red_on_a_terminal_and_plain_otherwise(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, _ = _all_failed_store(tmp_path)
+    code, out, _ = run(capsys, "--store", str(path), "experiments", "list")
+    assert code == 0 and "FAILED" in out and "\x1b[" not in out  # captured: not a terminal
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code, out, _ = run(capsys, "--store", str(path), "experiments", "list")
+    header, row = out.splitlines()[:2]
+    assert "\x1b[31mFAILED\x1b[0m" in row
+    # the colour codes take no room: the columns after STATUS still line up with the header
+    assert row.replace("\x1b[31m", "").replace("\x1b[0m", "").index("2/2") == header.index("TRIALS")

@@ -363,3 +363,62 @@ def test_workers_that_start_after_the_last_trial_leave_quietly(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
+
+
+def always_fails(x):
+    def check(value):
+        raise ValueError(f"no good: {value}")
+
+    check(x)
+
+
+def test_an_experiment_whose_trials_all_fail_ends_failed_with_its_first_error(tmp_path):
+    space = Searchspace(x=("DISCRETE", [1, 2, 3, 4]))
+    result, record, trials = run(
+        always_fails, tmp_path, num_trials=4, searchspace=space, optimizer="gridsearch"
+    )
+    assert result["status"] == "FAILED" == record.status  # not FINISHED with an empty chart
+    assert result["errors"] == 4 and result["best_val"] is None
+    first = min(trials, key=lambda t: (t.end, t.trial_id))
+    assert result["failure"] == (
+        f"all 4 trials failed; first error (trial {first.trial_id}): ValueError: no good: {first.params['x']}"
+    )
+    assert record.result is not None and record.result["failure"] == result["failure"]
+
+
+def fails_or_reports(x, reporter):
+    import time
+
+    if x == 0:
+        raise ValueError("the first trial fails")
+    for step in range(600):
+        reporter.broadcast(float(step), step=step)
+        time.sleep(0.05)
+    return 1.0
+
+
+def test_stopping_an_experiment_before_any_trial_succeeded_is_stopped_not_failed(tmp_path, monkeypatch):
+    from maggy.core import run as run_module
+
+    class StopAfterFirstError:
+        def attach(self, handle):
+            self.handle = handle
+            handle.subscribe(self.on_event)
+
+        def on_event(self, event):
+            if isinstance(event, ev.TrialFinished) and event.trial.state is TrialState.ERROR:
+                threading.Thread(target=self.handle.stop_experiment).start()
+
+    monkeypatch.setattr(run_module, "discover", lambda: [StopAfterFirstError()])
+    space = Searchspace(x=("DISCRETE", [0, 1]))
+    result, record, trials = run(
+        fails_or_reports, tmp_path, num_trials=2, searchspace=space, optimizer="gridsearch", hb_interval=0.1
+    )
+    assert [t.state for t in trials] == [TrialState.ERROR, TrialState.STOPPED]
+    assert result["status"] == "STOPPED" == record.status and result["failure"] is None
+
+
+def test_one_trial_that_succeeds_keeps_the_experiment_finished(tmp_path):
+    space = Searchspace(x=("DISCRETE", [0, 1, 2, 3, 4]))
+    result, record, _ = run(flaky, tmp_path, num_trials=5, searchspace=space, optimizer="gridsearch")
+    assert result["status"] == "FINISHED" == record.status and result["failure"] is None

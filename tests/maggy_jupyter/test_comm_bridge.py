@@ -442,3 +442,41 @@ def _wait_for(condition: Callable[[], bool], timeout: float) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+def test_the_stream_mirror_keeps_a_bounded_history_per_trial() -> None:
+    from types import SimpleNamespace
+
+    from maggy_jupyter.comm_bridge.stream import HISTORY_LIMIT, ExperimentStream
+
+    handle = SimpleNamespace(experiment_id="e", name="n", num_trials=1, direction="max")
+    stream = ExperimentStream(handle, interval=0.1, now=0.0)
+    stream.add(ev.TrialStarted("e", Trial(0, {}, TrialState.RUNNING, start=0.0)))
+    sent = 0
+    for start in range(0, 100_000, 1000):
+        stream.add(ev.MetricPoints("e", 0, [[s, float(s)] for s in range(start, start + 1000)]))
+        batch = stream.take(now=start + 1.0, force=True)
+        sent += len(batch["points"]["0"])
+    history = stream.snapshot()["trials"][0]["history"]
+    assert sent == 100_000  # every point travels in a batch
+    assert len(history) <= HISTORY_LIMIT and history[0] == [0, 0.0] and history[-1] == [99_999, 99_999.0]
+
+
+def test_a_failed_experiment_says_why_in_its_summary_live_and_stored(tmp_path):
+    failure = "all 1 trials failed; first error (trial 0): ValueError: boom"
+    h = Harness(tmp_path)
+    fe = h.frontend_comm()
+    snap = fe.deliver({"v": 1, "type": "subscribe", "experiment_id": EXP, "request_id": "s"})
+    assert snap["experiment"]["failure"] is None
+    h.start_trial(0)
+    h.finish_trial(0, 0.0, TrialState.ERROR)
+    stream = h.bridge.streams[EXP]
+    h.publish(ev.ExperimentFinished(EXP, "FAILED", {"status": "FAILED", "failure": failure}))
+    assert h.own.sent[-1]["experiment_finished"]["result"]["failure"] == failure
+    assert stream.summary()["failure"] == failure
+    old = "20250101-000000-000002"
+    with open_store(h.store_path) as store:
+        store.create_experiment(_record(old, "old"))
+        store.finish_experiment(old, "FAILED", 20.0, {"status": "FAILED", "failure": failure})
+    listed = fe.deliver({"v": 1, "type": "list", "request_id": "l"})["experiments"]
+    assert [e["failure"] for e in listed if e["experiment_id"] == old] == [failure]

@@ -231,15 +231,76 @@ def test_interrupt_ends_lagom_cleanly_and_the_kernel_stays_usable(any_kernel: St
     reply = k.reply(cell, timeout=60)
     took = time.monotonic() - interrupted
 
-    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
-    assert [e["ename"] for e in k.errors(cell)] == ["KeyboardInterrupt"]
-    assert took < 20, f"the interrupted cell took {took:.1f} s to end"
+    # Still an error (a "run all" stops here), but one line instead of a traceback through
+    # maggy's frames, and the result is not lost: it is the exception's .result.
+    assert reply["status"] == "error" and reply["ename"] == "ExperimentInterrupted"
+    [error] = k.errors(cell)
     record, trials = store_trials(home)
-    assert record.status == "STOPPED"
+    assert error["traceback"] == [
+        f"maggy: experiment {record.experiment_id} stopped by interrupt, 2/2 trials kept; "
+        "the result dict is in sys.last_value.result"
+    ]
+    assert took < 20, f"the interrupted cell took {took:.1f} s to end"
+    assert record.status == "STOPPED" and record.result is not None
     assert [t.state for t in trials] == [TrialState.STOPPED, TrialState.STOPPED]
     assert marked_workers(k.marker) == []  # finish() waited for them: nothing orphaned
     assert registry_status(k) == "STOPPED"
     assert k.run("print('ALIVE', 6 * 7)") == "ALIVE 42\n"
+    last = k.run("import sys; print(sys.last_value.result['status'], sys.last_value.result['stopped'])")
+    assert last == "STOPPED 2\n"
+
+
+@pytest.mark.kernel
+@pytest.mark.integration
+@pytest.mark.timeout(240)
+def test_an_interrupt_during_the_lagom_magic_binds_the_result_and_prints_one_line(kernel7: Started) -> None:
+    k, home, _ = kernel7
+    k.run("%load_ext maggy_jupyter\nsp = Searchspace(x=('DISCRETE', [0, 5, 6]))")
+    cell = k.execute(
+        "%%lagom --searchspace sp --optimizer gridsearch --num-trials 3 --num-workers 2 --hb-interval 0.1"
+        " --out res\n"
+        "def fast_then_slow(x):\n"
+        "    import time\n"
+        "    if x == 0:\n"  # one trial ends at once, the other two run until the interrupt
+        "        return x\n"
+        "    time.sleep(1000)\n"
+    )
+
+    def one_finished_one_running() -> bool:
+        assert cell not in k.replies, (k.replies[cell]["content"], k.stdout(cell))  # ended too early
+        try:
+            _, trials = store_trials(home)
+        except sqlite3.OperationalError:
+            return False
+        states = [t.state for t in trials]
+        return TrialState.FINISHED in states and TrialState.RUNNING in states
+
+    k.wait_for("a finished and a running trial", one_finished_one_running, timeout=90)
+    k.km.interrupt_kernel()
+    reply = k.reply(cell, timeout=60)
+    record, trials = store_trials(home)
+
+    assert reply["status"] == "error" and reply["ename"] == "ExperimentInterrupted"
+    [error] = k.errors(cell)
+    done = sum(t.state.is_terminal for t in trials)
+    assert error["traceback"] == [
+        f"maggy: experiment {record.experiment_id} stopped by interrupt, {done}/3 trials kept; "
+        "the result dict is in res"
+    ]
+    assert record.status == "STOPPED"
+    out = k.run("print(type(res).__name__, res['experiment_id'], res['status'], res['best_val'] is not None)")
+    assert out == f"LagomResult {record.experiment_id} STOPPED True\n"
+    assert marked_workers(k.marker) == []
+    # lagom gave the interrupt back as it found it: a later cell is interrupted as usual
+    sleeper = k.execute("import time; time.sleep(60)")
+    k.wait_for(
+        "the sleeping cell to start",
+        lambda: any(m["msg_type"] == "execute_input" for m in k.iopub[sleeper]),
+        timeout=30,
+    )
+    k.receive(0.3)
+    k.km.interrupt_kernel()
+    assert k.reply(sleeper, timeout=20)["ename"] == "KeyboardInterrupt"
 
 
 def registry_status(k: Kernel) -> str:
@@ -392,6 +453,17 @@ def test_progress_line_counts_states_best_and_eta() -> None:
     state.apply(ev.ExperimentFinished("e", "STOPPED", {}))
     assert state.line(3725.0) == (
         "maggy demo [20260101-000000-abcdef] STOPPED in 1h02m: 3/4 trials · 1 early-stopped · best 0.25 (trial 1)"
+    )
+
+
+def test_progress_line_of_a_failed_experiment_says_why() -> None:
+    state = ProgressState("demo", "20260101-000000-abcdef", total=1, direction="max")
+    state.apply(ev.TrialStarted("e", Trial(0, {}, state=TrialState.RUNNING)))
+    state.apply(_finished(0, TrialState.ERROR, None))
+    failure = "the only trial failed (trial 0): ValueError: bad"
+    state.apply(ev.ExperimentFinished("e", "FAILED", {"failure": failure}))
+    assert state.line(2.0) == (
+        f"maggy demo [20260101-000000-abcdef] FAILED in 2s: 1/1 trials · 1 errors\n{failure}"
     )
 
 

@@ -71,6 +71,8 @@ class Driver:
         self._drain_events()
 
     def _handle(self, msg: dict[str, Any], conn: Any) -> dict[str, Any] | None:
+        if msg.get("points"):
+            self.core.wait_for_room()  # backpressure: the listeners are many points behind
         return self.core.handle(msg, conn.state)
 
     def _on_disconnect(self, conn: Any, reason: str) -> None:
@@ -93,6 +95,7 @@ class Driver:
                 continue
             if event is not _WAKE:
                 self.bus.publish(event)
+                self.core.event_delivered(event)
 
     def _drain_events(self) -> None:
         while True:
@@ -102,3 +105,4 @@ class Driver:
                 return
             if event is not _WAKE:
                 self.bus.publish(event)
+                self.core.event_delivered(event)

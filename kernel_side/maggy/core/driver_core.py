@@ -34,9 +34,18 @@ from typing import Any
 
 from maggy.core import events as ev
 from maggy.earlystop import EarlyStopPolicy, check_due
-from maggy.optimizer.base import FINISHED, WAIT, AbstractOptimizer
+from maggy.optimizer.base import (
+    BUDGET_ARG,
+    FINISHED,
+    WAIT,
+    AbstractOptimizer,
+    Suggestion,
+    plain_params,
+    plain_value,
+    wire_problem,
+)
 from maggy.rpc import messages
-from maggy.trial import Trial, TrialState, transition
+from maggy.trial import Trial, TrialState, extend_bounded, transition
 
 log = logging.getLogger("maggy")
 
@@ -47,6 +56,10 @@ _WAIT_SLICE = 0.5
 #: Such trials gain from skipping the round trip (about 1 ms); longer ones gain nothing, and a
 #: queued trial could wait behind a long one while another worker idles at the end.
 AHEAD_MAX_SECONDS = 1.0
+
+#: Most metric points waiting in the event queue before workers' messages with more wait (about
+#: 12 MB as decoded JSON; see DriverCore.wait_for_room).
+QUEUED_POINTS_LIMIT = 100_000
 
 
 @dataclass
@@ -73,12 +86,25 @@ class DriverConfig:
         return self.lost_grace if self.lost_grace is not None else max(10.0, 5 * self.hb_interval)
 
 
+#: Registration tokens, unique within the process: a connection's ``conn_state["registration"]``.
+_registrations = itertools.count(1)
+
+
 @dataclass
 class _Worker:
+    """One registration of a worker: a REG and the control connection it came on.
+
+    A worker id outlives its process (a backend restarts a dead worker under the same id), so the
+    driver tells registrations apart by ``registration``, the token also kept in the control
+    connection's state; a connection only ever speaks for the registration it carried.
+    """
+
     worker_id: str
     host: str
     pid: int
     last_seen: float
+    attempt: int = 0
+    registration: int = 0
     trial_id: int | None = None
     queued_id: int | None = None  # PENDING trial handed out ahead; the worker starts it after its FINAL
     info: dict[str, Any] = field(default_factory=dict)  # REG's info: where the worker runs (host, GPUs)
@@ -111,6 +137,8 @@ class DriverCore:
         self._registered: set[tuple[str, int]] = set()
         self._left: set[tuple[str, int]] = set()  # worker starts answered DONE that closed after it
         self._stop_reasons: dict[int, TrialState] = {}
+        #: Points in MetricPoints events not yet delivered by the dispatcher (see wait_for_room).
+        self._queued_points = 0
         self._suggested = 0
         self._exhausted = self.planned <= 0
         self._stopping = False
@@ -136,7 +164,12 @@ class DriverCore:
         return reply
 
     def on_disconnect(self, conn_state: dict[str, Any], reason: str) -> None:
-        """A connection ended: a control connection with a running trial means its worker died."""
+        """A connection ended: a control connection with a running trial means its worker died.
+
+        Only the registration that connection carried is affected: a connection of an earlier
+        registration under the same worker id (held open by a process the dead worker forked, or
+        closed late) ends nothing of the registration that replaced it.
+        """
         worker_id = conn_state.get("worker_id")
         if worker_id is None:
             return
@@ -145,8 +178,9 @@ class DriverCore:
                 # Only now: the DONE reply is out and the worker has closed the connection, so
                 # the driver may close without cutting it short (see has_left).
                 self._left.add((worker_id, conn_state["attempt"]))
-            worker = self._workers.pop(worker_id, None)
+            worker = self._current(worker_id, conn_state)
             if worker is not None:
+                del self._workers[worker_id]
                 self._lose_worker(worker, f"worker {worker_id} connection closed ({reason})")
 
     # ---- control requests from the user ------------------------------------------------------
@@ -254,22 +288,33 @@ class DriverCore:
     # ---- message handlers (called with no lock held) -----------------------------------------
 
     def _on_register(self, msg: dict[str, Any], conn_state: dict[str, Any]) -> dict[str, Any]:
-        worker_id = msg["worker_id"]
+        worker_id, attempt = msg["worker_id"], msg["attempt"]
         with self._cond:
             old = self._workers.get(worker_id)
+            if old is not None and old.attempt > attempt:
+                # A start the backend already replaced (its REG arrived late): the later one stays.
+                return messages.err(
+                    f"worker {worker_id} attempt {old.attempt} has replaced attempt {attempt}"
+                )
             if old is not None:
                 self._lose_worker(old, f"worker {worker_id} registered again (its previous attempt died)")
-            self._workers[worker_id] = _Worker(
-                worker_id, msg["host"], msg["pid"], self.clock(), info=dict(msg["info"])
+            worker = self._workers[worker_id] = _Worker(
+                worker_id,
+                msg["host"],
+                msg["pid"],
+                self.clock(),
+                attempt=attempt,
+                registration=next(_registrations),
+                info=dict(msg["info"]),
             )
-            self._registered.add((worker_id, msg["attempt"]))
-            conn_state["worker_id"], conn_state["attempt"] = worker_id, msg["attempt"]
+            self._registered.add((worker_id, attempt))
+            conn_state.update(worker_id=worker_id, attempt=attempt, registration=worker.registration)
             return self._assign(worker_id)
 
     def _on_final(self, msg: dict[str, Any], conn_state: dict[str, Any]) -> dict[str, Any]:
         worker_id = msg["worker_id"]
         with self._cond:
-            worker = self._seen(worker_id)
+            worker = self._seen(worker_id, conn_state)
             if worker is None:
                 return messages.err(f"unknown worker {worker_id!r}: register first")
             trial = self.trials.get(msg["trial_id"])
@@ -296,7 +341,7 @@ class DriverCore:
     def _on_heartbeat(self, msg: dict[str, Any], conn_state: dict[str, Any]) -> dict[str, Any]:
         worker_id = msg["worker_id"]
         with self._cond:
-            worker = self._seen(worker_id)
+            worker = self._seen(worker_id, conn_state)
             if worker is None:
                 return messages.err(f"unknown worker {worker_id!r}: register first")
             trial_id = msg["trial_id"]
@@ -314,26 +359,42 @@ class DriverCore:
 
     # ---- internals (lock held) ---------------------------------------------------------------
 
-    def _seen(self, worker_id: str) -> _Worker | None:
-        """The registered worker ``worker_id``, marked alive now; None if it never registered."""
-        worker = self._workers.get(worker_id)
+    def _seen(self, worker_id: str, conn_state: dict[str, Any] | None = None) -> _Worker | None:
+        """The registered worker ``worker_id``, marked alive now; None if it never registered, or
+        if ``conn_state`` is that of a connection whose registration was replaced since."""
+        worker = self._current(worker_id, conn_state)
         if worker is not None:
             worker.last_seen = self.clock()
+        return worker
+
+    def _current(self, worker_id: str, conn_state: dict[str, Any] | None) -> _Worker | None:
+        """``worker_id``'s current registration, if the connection of ``conn_state`` speaks for it.
+
+        A control connection speaks for the registration it carried (``conn_state["registration"]``)
+        and no other; a connection that carried none (a heartbeat connection) for the current one.
+        """
+        worker = self._workers.get(worker_id)
+        registration = conn_state.get("registration") if conn_state is not None else None
+        if worker is None or (registration is not None and registration != worker.registration):
+            return None
         return worker
 
     def _assign(self, worker_id: str, ahead: bool = False) -> dict[str, Any]:
         """Block until a trial is available for ``worker_id`` (TRIAL) or none will come (DONE).
 
         ``ahead``: the TRIAL may also queue the one after it (see :meth:`_hand_out_ahead`).
+        Ends with ERR once ``worker_id`` has registered again meanwhile (this request's worker died).
         """
+        worker = self._workers[worker_id]
         while True:
             if self._stopping or self.done.is_set():
                 return messages.done()
+            if self._workers.get(worker_id) is not worker:
+                return messages.err(f"worker {worker_id} has registered again; this start of it is over")
             trial = self._next_trial_or_fail()
             if self.done.is_set():
                 return messages.done()
             if trial is not None:
-                worker = self._workers[worker_id]
                 self._start(trial, worker)
                 return messages.trial(
                     trial.trial_id,
@@ -421,40 +482,108 @@ class DriverCore:
             return None
 
     def _next_trial(self) -> Trial | None:
+        """The next trial to hand out (PENDING, recorded): a queued retry first, else a new suggestion.
+
+        None: nothing now (WAIT) or nothing more. A suggestion the wire cannot carry (NaN, a value
+        JSON cannot encode, see ``wire_problem``) is never handed out: it is recorded as a trial
+        that ends ERROR at once, on no worker, with a message naming the parameter (the optimizer
+        hears of it in ``on_trial_finished``), and the optimizer is asked again. Before, it went
+        out and every worker got ERR for it and exited, and lagom waited forever.
+        """
         if self._retry_queue:
             return self._retry_queue.popleft()
-        if self._exhausted:
-            return None
-        if self._suggested >= self.planned:
-            self._exhausted = True
-            return None
-        suggestion = self.optimizer.suggest()
-        if suggestion is WAIT:
-            return None
-        if suggestion is FINISHED:
-            self._exhausted = True
-            return None
-        if not isinstance(suggestion, dict):
-            raise TypeError(
-                f"{self.optimizer.name}.suggest() returned {suggestion!r}; expected dict, WAIT or FINISHED"
+        while not self._exhausted:
+            if self._suggested >= self.planned:
+                self._exhausted = True
+                break
+            suggestion = self.optimizer.suggest()
+            if suggestion is WAIT:
+                return None
+            if suggestion is FINISHED:
+                self._exhausted = True
+                break
+            if isinstance(suggestion, Suggestion):
+                if suggestion.budget is not None and not self.optimizer.uses_budget:
+                    # lagom checked the training function for `budget` only if uses_budget says so.
+                    raise TypeError(
+                        f"{self.optimizer.name}.suggest() granted a budget, but {self.optimizer.name}."
+                        "uses_budget is False: set the class attribute uses_budget = True"
+                    )
+                params, budget = plain_params(suggestion.params), plain_value(suggestion.budget)
+            elif isinstance(suggestion, dict):
+                if self.optimizer.uses_budget and BUDGET_ARG in suggestion:
+                    # The convention before Suggestion: a plain dict is params only now, so this
+                    # budget would silently become a hyperparameter and the rungs would be lost.
+                    raise TypeError(
+                        f"{self.optimizer.name}.suggest() returned a params dict with a 'budget' key; a "
+                        "dict holds params only: return maggy.optimizer.Suggestion(params, budget=...)"
+                    )
+                params, budget = plain_params(suggestion), None
+            else:
+                raise TypeError(
+                    f"{self.optimizer.name}.suggest() returned {suggestion!r}; expected a params dict, "
+                    "a maggy.optimizer.Suggestion, WAIT or FINISHED"
+                )
+            self._suggested += 1
+            trial = Trial(trial_id=next(self._ids), params=params, budget=budget)
+            self.trials[trial.trial_id] = trial
+            problem = wire_problem(params, budget)
+            if problem is None:
+                return trial
+            trial.error = (
+                f"{self.optimizer.name} suggested a trial that cannot be sent to a worker: {problem}"
             )
-        params = dict(suggestion)
-        budget = params.pop("budget", None)
-        self._suggested += 1
-        trial = Trial(trial_id=next(self._ids), params=params, budget=budget)
-        self.trials[trial.trial_id] = trial
-        return trial
+            log.error("maggy: trial %d: %s", trial.trial_id, trial.error)
+            # Through RUNNING, so every listener sees the usual start/finish pair (for no time).
+            transition(trial, TrialState.RUNNING, now=self.clock())
+            self._emit(ev.TrialStarted(self.config.experiment_id, trial.copy()))
+            self._finish(trial, TrialState.ERROR)
+        return None
 
     def _no_more_suggestions(self) -> bool:
         return self._exhausted or self._suggested >= self.planned
 
     def _apply_progress(self, trial: Trial, points: list[list[float]], logs: list[str]) -> None:
+        """Fold a beat's points and log lines into ``trial`` and publish them.
+
+        The trial keeps a bounded, evenly thinned history (:func:`maggy.trial.extend_bounded`:
+        what the early-stopping rules and the views need, whatever the curve's length); every
+        point goes out in the MetricPoints event, which the store writer appends to the store.
+        """
         if points:
-            trial.history.extend(points)
+            extend_bounded(trial.history, points)
+            self._queued_points += len(points)
             self._emit(ev.MetricPoints(self.config.experiment_id, trial.trial_id, list(points)))
         if logs:
             trial.logs.extend(logs)
             self._emit(ev.TrialLog(self.config.experiment_id, trial.trial_id, list(logs)))
+
+    def wait_for_room(self, timeout: float = 5.0) -> None:
+        """Block (at most ``timeout`` seconds) while more than :data:`QUEUED_POINTS_LIMIT` points
+        wait in the event queue for the dispatcher.
+
+        Called by the RPC server's threads before they hand a message with points to
+        :meth:`handle`, with no lock held: when workers send points faster than the listeners
+        (store writer, views) take them, the workers wait for their replies (their points wait in
+        their own processes) instead of the driver's memory growing with the backlog. Bounded in
+        time, so that a stuck listener cannot make every worker look lost.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._queued_points > QUEUED_POINTS_LIMIT and not self.done.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._cond.wait(left)
+
+    def event_delivered(self, event: ev.Event) -> None:
+        """The dispatcher has published ``event`` to every listener (see :meth:`wait_for_room`)."""
+        if isinstance(event, ev.MetricPoints) and event.points:
+            with self._cond:
+                was_full = self._queued_points > QUEUED_POINTS_LIMIT
+                self._queued_points -= len(event.points)
+                if was_full and self._queued_points <= QUEUED_POINTS_LIMIT:
+                    self._cond.notify_all()
 
     def _judge_final(self, trial: Trial, msg: dict[str, Any]) -> tuple[TrialState, float | None, str | None]:
         status, metric = msg["status"], msg["metric"]

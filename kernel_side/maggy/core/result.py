@@ -11,7 +11,10 @@ Keys (all always present):
   errors         trials that raised or returned something that is not a finite number
   duration       wall-clock seconds from start to end
 Extra keys: ``status`` (FINISHED, STOPPED or FAILED), ``stopped`` (trials stopped by the user),
-``lost`` (trials whose worker died).
+``lost`` (trials whose worker died), ``failure`` (why a FAILED experiment failed, e.g. "all 20
+trials failed; first error (trial 3): ValueError: ..."; None otherwise). Only when writes to the
+store failed (a full disk): ``store_errors`` (what the store lacks, in words) and
+``unsaved_trials`` (their ids); see ``ExperimentRun._store_end``.
 
 Ablation experiments (``experiment_type='ablation'``) add ``base_id``, ``base_val``,
 ``ablations``, ``deltas`` and ``most_important``: see ``maggy.ablation.summary``.
@@ -37,6 +40,7 @@ def build_result(
     duration: float,
     status: str,
     experiment_type: str = "optimization",
+    failure: str | None = None,
 ) -> dict[str, Any]:
     """Summarise ``trials`` (any order) into the result dict described in the module docstring."""
     ordered = sorted(trials, key=lambda t: t.trial_id)
@@ -76,6 +80,7 @@ def build_result(
         "lost": count(TrialState.LOST),
         "duration": duration,
         "status": status,
+        "failure": failure,
     }
     if experiment_type == "ablation":
         from maggy.ablation import summary  # light (no TF); imported only for ablations

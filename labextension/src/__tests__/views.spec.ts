@@ -91,3 +91,88 @@ describe('ExperimentList', () => {
     expect(model.selectedId).toBe('old');
   });
 });
+
+describe('ExperimentHeader failure', () => {
+  const WORKER_TRACEBACK = [
+    'Traceback (most recent call last):',
+    '  File "/x/maggy/worker/invoke.py", line 45, in call_training_function',
+    '    return fn(**kwargs)',
+    '  File "<ipython-input-2>", line 3, in train',
+    "    raise ValueError('bad')",
+    'ValueError: bad'
+  ].join('\n');
+
+  it('shows why every trial failed with the first error, maggy frames left out', () => {
+    const model = new ExperimentsModel();
+    const actions = new MaggyConnection(model) as jest.Mocked<MaggyConnection>;
+    model.handle(snapshot(0, [trial(0), trial(1)], summary({ num_trials: 2 })));
+    const header = attached(new ExperimentHeader(model, actions));
+    header.render();
+    const box = header.node.querySelector<HTMLElement>('.maggy-Header-failure')!;
+    expect(box.hidden).toBe(true);
+    model.handle(
+      batch(1, {
+        finished: [trial(1, { state: 'ERROR', end: 5, error: WORKER_TRACEBACK })]
+      })
+    );
+    header.render();
+    expect(box.hidden).toBe(false);
+    expect(box.dataset.failed).toBe('false');
+    expect(box.textContent).toContain('warning: every trial so far failed (1)');
+    const failure = 'all 2 trials failed; first error (trial 1): ValueError: bad';
+    model.handle(
+      batch(2, {
+        finished: [trial(0, { state: 'ERROR', end: 6, error: WORKER_TRACEBACK })],
+        experiment_finished: { status: 'FAILED', result: { status: 'FAILED', failure } }
+      })
+    );
+    header.render();
+    expect(box.dataset.failed).toBe('true');
+    expect(box.querySelector('.maggy-Header-failureText')!.textContent).toBe(`failed: ${failure}`);
+    const shown = box.querySelector('pre')!.textContent!;
+    expect(shown).toContain('trial 1:\n');
+    expect(shown).toContain('  File "<ipython-input-2>", line 3, in train\n');
+    expect(shown).not.toContain('maggy/worker');
+    expect(header.node.querySelector('.maggy-Badge')!.className).toContain('maggy-Badge-failed');
+  });
+
+  it('says nothing for a stopped experiment whose only ended trial failed', () => {
+    const model = new ExperimentsModel();
+    const actions = new MaggyConnection(model) as jest.Mocked<MaggyConnection>;
+    model.handle(snapshot(0, [trial(0), trial(1)], summary({ num_trials: 2 })));
+    model.handle(
+      batch(1, {
+        finished: [
+          trial(0, { state: 'ERROR', end: 5, error: WORKER_TRACEBACK }),
+          trial(1, { state: 'STOPPED', end: 6 })
+        ],
+        experiment_finished: { status: 'STOPPED', result: { status: 'STOPPED', failure: null } }
+      })
+    );
+    const header = attached(new ExperimentHeader(model, actions));
+    header.render();
+    expect(header.node.querySelector<HTMLElement>('.maggy-Header-failure')!.hidden).toBe(true);
+  });
+
+  it('shows a stored FAILED experiment with the reason from its summary', () => {
+    const model = new ExperimentsModel();
+    const actions = new MaggyConnection(model) as jest.Mocked<MaggyConnection>;
+    const failure = 'the only trial failed (trial 0): ValueError: bad';
+    model.handle(
+      snapshot(
+        0,
+        [trial(0, { state: 'ERROR', end: 5, error: WORKER_TRACEBACK })],
+        summary({ live: false, status: 'FAILED', failure })
+      )
+    );
+    model.select(EXP);
+    const header = attached(new ExperimentHeader(model, actions));
+    header.render();
+    const box = header.node.querySelector<HTMLElement>('.maggy-Header-failure')!;
+    expect(box.textContent).toContain(`failed: ${failure}`);
+    expect(box.querySelector('pre')!.textContent).toBe(
+      'trial 0:\nTraceback (most recent call last):\n  File "<ipython-input-2>", line 3, in train\n' +
+        "    raise ValueError('bad')\nValueError: bad"
+    );
+  });
+});

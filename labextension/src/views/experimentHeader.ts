@@ -1,11 +1,13 @@
+import { failureOf } from '../failure';
 import { formatNumber } from '../format';
 import { ExperimentsModel } from '../model';
 import { IMaggyActions } from '../tokens';
 import { el, LazyView } from './lazyView';
 
 /**
- * Title of the selected experiment: name, status, progress, best trial, and a button that
- * stops the whole experiment while it runs.
+ * Title of the selected experiment: name, status, progress, best trial, a button that
+ * stops the whole experiment while it runs, and why it failed with the first error's last
+ * traceback lines (no click needed: when every trial failed, that error is the news).
  */
 export class ExperimentHeader extends LazyView {
   constructor(model: ExperimentsModel, actions: IMaggyActions) {
@@ -30,7 +32,8 @@ export class ExperimentHeader extends LazyView {
     top.append(this._name, this._status);
     const bottom = el('div', 'maggy-Header-bottom');
     bottom.append(this._best, this._stop);
-    this.node.append(top, this._progress, bottom);
+    this._failure.append(this._failureText, this._firstError);
+    this.node.append(top, this._progress, bottom, this._failure);
     model.experimentChanged.connect((_, id) => {
       if (id === model.selectedId) {
         this.markDirty();
@@ -61,6 +64,14 @@ export class ExperimentHeader extends LazyView {
       ? `best ${formatNumber(s.best.metric)} (trial ${s.best.trial_id})`
       : 'no finished trial yet';
     this._best.dataset.bestTrial = s.best ? String(s.best.trial_id) : '';
+    const failure = failureOf(exp);
+    this._failure.hidden = failure === null;
+    this._failure.dataset.failed = String(failure?.failed ?? false);
+    this._failureText.textContent = failure
+      ? `${failure.failed ? 'failed' : 'warning'}: ${failure.text}`
+      : '';
+    this._firstError.textContent = failure?.firstError ?? '';
+    this._firstError.hidden = !failure?.firstError;
     this._stop.hidden = !s.live;
     if (!s.live) {
       this._stop.disabled = false;
@@ -74,4 +85,7 @@ export class ExperimentHeader extends LazyView {
   private _stop = el('button', 'maggy-StopButton jp-mod-styled jp-mod-warn', 'Stop experiment');
   private _progress = el('div', 'maggy-Header-progress');
   private _best = el('div', 'maggy-Header-best');
+  private _failure = el('div', 'maggy-Header-failure');
+  private _failureText = el('div', 'maggy-Header-failureText');
+  private _firstError = el('pre', 'maggy-Header-firstError');
 }

@@ -380,3 +380,234 @@ def test_stopping_drops_unstarted_queued_trials_and_stops_them_if_their_worker_s
     assert final(core, state, "w0", running, status="stopped")["op"] == "DONE"
     assert core.done.is_set()
     assert [t.state for t in core.snapshot_trials()] == [TrialState.FINISHED, TrialState.STOPPED]
+
+
+# ---- registrations: a connection speaks for the registration it carried ---------------------
+
+
+def test_a_stale_connection_closing_does_not_touch_the_workers_replacement():
+    # The worker forked a child (multiprocessing, a DataLoader) and died; the child still holds
+    # the dead worker's control socket. Its replacement registers under the same worker id; when
+    # the child finally closes the old socket, the replacement and its trial must be unaffected.
+    core = make_core(num_trials=2, max_retries=1)
+    old_state: dict = {}
+    first = core.handle(messages.reg("w0", "host", 11, 0), old_state)
+    new_state: dict = {}
+    retry = core.handle(messages.reg("w0", "host", 12, 1), new_state)
+    assert core.snapshot_trials()[first["trial_id"]].state is TrialState.LOST
+    assert retry["op"] == "TRIAL" and core.snapshot_trials()[retry["trial_id"]].retry_of == first["trial_id"]
+    core.on_disconnect(old_state, "EOF")  # the child exits
+    assert core.snapshot_trials()[retry["trial_id"]].state is TrialState.RUNNING
+    assert core.handle(messages.hb("w0", retry["trial_id"], [[0, 0.5]], []), {})["op"] == "OK"
+    reply = final(core, new_state, "w0", retry["trial_id"], metric=0.5)
+    assert reply["op"] == "TRIAL"  # its FINAL is accepted and it gets the next trial
+    assert final(core, new_state, "w0", reply["trial_id"])["op"] == "DONE"
+    assert [t.state for t in core.snapshot_trials()] == [
+        TrialState.LOST,
+        TrialState.FINISHED,
+        TrialState.FINISHED,
+    ]
+    assert core.done.is_set()
+
+
+def test_a_message_on_a_replaced_registrations_connection_is_refused():
+    # A forked child that fell back into the worker loop would speak on the dead worker's socket:
+    # it must not take over (or end) the replacement's trials.
+    core = make_core(num_trials=3, max_retries=0)
+    old_state: dict = {}
+    first = core.handle(messages.reg("w0", "host", 11, 0), old_state)
+    new_state: dict = {}
+    current = core.handle(messages.reg("w0", "host", 12, 1), new_state)
+    reply = final(core, old_state, "w0", first["trial_id"])
+    assert reply["op"] == "ERR"
+    assert core.snapshot_trials()[current["trial_id"]].state is TrialState.RUNNING
+    assert final(core, new_state, "w0", current["trial_id"])["op"] == "TRIAL"
+
+
+def test_the_current_registrations_connection_closing_still_loses_its_trial():
+    core = make_core(num_trials=2, max_retries=0)
+    old_state: dict = {}
+    core.handle(messages.reg("w0", "host", 11, 0), old_state)
+    new_state: dict = {}
+    current = core.handle(messages.reg("w0", "host", 12, 1), new_state)
+    core.on_disconnect(old_state, "EOF")
+    core.on_disconnect(new_state, "EOF")
+    assert core.snapshot_trials()[current["trial_id"]].state is TrialState.LOST
+    assert core.has_registered("w0", 0) and core.has_registered("w0", 1)
+
+
+def test_a_request_held_waiting_ends_when_its_worker_registers_again():
+    # A worker blocked in REG/FINAL (no trial yet) died and was restarted: the dead start's request
+    # must not take the next trial (it would be sent to a closed socket and never run).
+    class OneAtATime(AbstractOptimizer):
+        def suggest(self):
+            return WAIT if len(self.trials) < self._given else self._next()
+
+        def initialize(self):
+            self._given = 0
+
+        def _next(self):
+            self._given += 1
+            return {"x": 0.5}
+
+    core = make_core(num_trials=2, optimizer=OneAtATime())
+    _, s0 = register(core, "w0")
+    stale: dict = {}
+    t = threading.Thread(target=lambda: stale.update(core.handle(messages.reg("w1", "h", 7, 0), {})))
+    t.start()
+    t.join(0.2)
+    assert t.is_alive()
+    fresh: dict = {}
+    t2 = threading.Thread(target=lambda: fresh.update(core.handle(messages.reg("w1", "h", 8, 1), {})))
+    t2.start()
+    t.join(3)
+    assert not t.is_alive() and stale["op"] == "ERR"
+    assert final(core, s0, "w0", 0)["trial_id"] == 1
+    assert final(core, s0, "w0", 1)["op"] == "DONE"
+    t2.join(3)
+    assert fresh["op"] == "DONE"
+    assert [t.state for t in core.snapshot_trials()] == [TrialState.FINISHED, TrialState.FINISHED]
+
+
+def test_a_late_registration_of_an_earlier_attempt_is_refused():
+    core = make_core(num_trials=2)
+    current = core.handle(messages.reg("w0", "host", 12, 1), {})
+    reply = core.handle(messages.reg("w0", "host", 11, 0), {})
+    assert reply["op"] == "ERR" and "attempt 1" in reply["reason"]
+    assert core.snapshot_trials()[current["trial_id"]].state is TrialState.RUNNING
+
+
+# ---- suggestions the wire cannot carry, and budgets beside the params (issue 12, items 2 and 3) ----
+
+
+class ScriptedOptimizer(AbstractOptimizer):
+    """Suggests the given items in order (dicts, Suggestions), then FINISHED; records what it is told."""
+
+    def __init__(self, items, uses_budget=False):
+        self.items = list(items)
+        self.uses_budget = uses_budget
+        self.told = []
+
+    def planned_trials(self):
+        return len(self.items)
+
+    def suggest(self):
+        from maggy.optimizer import FINISHED
+
+        return self.items.pop(0) if self.items else FINISHED
+
+    def on_trial_finished(self, trial):
+        super().on_trial_finished(trial)
+        self.told.append(trial)
+
+
+def encodable(reply) -> bool:
+    from maggy.rpc.framing import encode_frame
+
+    encode_frame(b"k" * 32, reply)  # raises if the wire cannot carry it
+    return True
+
+
+@pytest.mark.parametrize(
+    ("bad", "fragment"),
+    [
+        (float("nan"), "parameter 'x' is nan, not a finite number"),
+        (float("-inf"), "parameter 'x' is -inf"),
+        ([1.0, float("inf")], "parameter 'x' = [1.0, inf] cannot be sent"),
+        (object(), "parameter 'x' = <object object"),
+        ({"nested": {1, 2}}, "parameter 'x'"),
+        ("y" * (2 << 20), "params take over"),
+    ],
+    ids=["nan", "-inf", "inf-in-list", "object", "set-inside", "3MB-string"],
+)
+def test_a_suggestion_the_wire_cannot_carry_is_that_trials_error_and_the_next_one_goes_out(bad, fragment):
+    opt = ScriptedOptimizer([{"x": bad}, {"x": 0.5}])
+    core = make_core(optimizer=opt)
+    reply, state = register(core, "w0")
+    assert reply["op"] == "TRIAL" and reply["trial_id"] == 1 and reply["params"] == {"x": 0.5}
+    assert encodable(reply)
+    first = core.snapshot_trials()[0]
+    assert first.state is TrialState.ERROR and first.worker is None
+    assert fragment in first.error and "cannot be sent to a worker" in first.error
+    assert [(t.trial_id, t.state) for t in opt.told] == [(0, TrialState.ERROR)]  # the optimizer was told
+    assert final(core, state, "w0", 1, metric=0.5)["op"] == "DONE" and core.done.is_set()
+    kinds = [(type(e).__name__, e.trial.trial_id) for e in drain(core) if hasattr(e, "trial")]
+    assert kinds[:2] == [("TrialStarted", 0), ("TrialFinished", 0)]  # listeners see the usual pair
+
+
+def test_only_unsendable_suggestions_end_the_experiment_done_not_hanging():
+    opt = ScriptedOptimizer([{"x": float("nan")}, {"x": float("nan")}])
+    core = make_core(optimizer=opt)
+    reply, _ = register(core, "w0")
+    assert reply["op"] == "DONE" and core.done.is_set() and core.failure is None
+    assert [t.state for t in core.snapshot_trials()] == [TrialState.ERROR, TrialState.ERROR]
+
+
+def test_numpy_scalars_go_out_as_python_values_and_a_non_str_name_is_that_trials_error():
+    opt = ScriptedOptimizer([{"x": np.int64(3), "y": np.float32(0.5)}, {1: 0.5}])
+    core = make_core(optimizer=opt, num_trials=2)
+    reply, state = register(core, "w0")
+    assert reply["params"] == {"x": 3, "y": 0.5} and type(reply["params"]["x"]) is int and encodable(reply)
+    assert final(core, state, "w0", 0)["op"] == "DONE"
+    assert "parameter name 1 is a int, not a str" in core.snapshot_trials()[1].error
+
+
+def test_a_hyperparameter_named_budget_in_a_dict_stays_a_param():
+    opt = ScriptedOptimizer([{"budget": 5, "x": 0.1}])
+    core = make_core(optimizer=opt)
+    reply, _ = register(core, "w0")
+    assert reply["params"] == {"budget": 5, "x": 0.1} and reply["budget"] is None
+    trial = core.snapshot_trials()[0]
+    assert trial.params == {"budget": 5, "x": 0.1} and trial.budget is None
+
+
+def test_a_suggestions_budget_travels_beside_its_params():
+    from maggy.optimizer import Suggestion
+
+    opt = ScriptedOptimizer([Suggestion({"x": 0.1}, budget=np.int64(9))], uses_budget=True)
+    core = make_core(optimizer=opt)
+    reply, _ = register(core, "w0")
+    assert reply["params"] == {"x": 0.1} and reply["budget"] == 9 and encodable(reply)
+    trial = core.snapshot_trials()[0]
+    assert trial.params == {"x": 0.1} and trial.budget == 9
+
+
+@pytest.mark.parametrize(
+    ("params", "budget", "fragment"),
+    [
+        ({"x": 0.1}, float("nan"), "its budget nan is not a finite number"),
+        ({"x": 0.1, "budget": 3}, 9, "has a parameter named 'budget' and also a budget"),
+    ],
+    ids=["nan-budget", "budget-clash"],
+)
+def test_a_budget_the_wire_or_the_function_cannot_take_is_that_trials_error(params, budget, fragment):
+    from maggy.optimizer import Suggestion
+
+    opt = ScriptedOptimizer([Suggestion(params, budget=budget), Suggestion({"x": 0.2}, budget=1)], True)
+    core = make_core(optimizer=opt)
+    reply, _ = register(core, "w0")
+    assert reply["trial_id"] == 1 and reply["budget"] == 1
+    assert fragment in core.snapshot_trials()[0].error
+
+
+def test_a_budget_optimizer_returning_budget_inside_a_dict_fails_the_experiment_saying_how_to_fix_it():
+    opt = ScriptedOptimizer([{"x": 0.1, "budget": 3}], uses_budget=True)
+    core = make_core(optimizer=opt)
+    reply, _ = register(core, "w0")
+    assert reply["op"] == "DONE" and isinstance(core.failure, TypeError)
+    assert "return maggy.optimizer.Suggestion(params, budget=...)" in str(core.failure)
+
+
+def test_a_parameter_named_reporter_is_that_trials_error_not_silently_replaced():
+    opt = ScriptedOptimizer([{"x": 0.1, "reporter": "mine"}])
+    core = make_core(optimizer=opt)
+    assert register(core, "w0")[0]["op"] == "DONE"
+    assert "parameter named 'reporter'" in core.snapshot_trials()[0].error
+
+
+def test_a_budget_from_an_optimizer_that_does_not_declare_uses_budget_fails_the_experiment():
+    from maggy.optimizer import Suggestion
+
+    core = make_core(optimizer=ScriptedOptimizer([Suggestion({"x": 0.1}, budget=3)]))
+    assert register(core, "w0")[0]["op"] == "DONE"
+    assert "set the class attribute uses_budget = True" in str(core.failure)

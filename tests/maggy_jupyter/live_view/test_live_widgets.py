@@ -229,3 +229,47 @@ def test_show_displays_a_subscribed_view(recorder, monkeypatch):
 def test_show_returns_none_without_bqplot(monkeypatch):
     monkeypatch.setitem(sys.modules, "bqplot", None)  # makes `import bqplot` raise ImportError
     assert live_view.show(FakeHandle()) is None
+
+
+WORKER_TRACEBACK = (
+    "Traceback (most recent call last):\n"
+    '  File "/x/maggy/worker/invoke.py", line 45, in call_training_function\n'
+    "    return fn(**kwargs)\n"
+    '  File "<ipython-input-2>", line 3, in train\n'
+    "    raise ValueError('bad <lr>')\n"
+    "ValueError: bad <lr>"
+)
+
+
+def test_an_experiment_whose_trials_all_fail_is_red_and_shows_the_first_error(view):
+    s = [trial_started(i) for i in range(3)]
+    view.handle.publish(experiment_started(num_trials=3), *s)
+    view.handle.publish(trial_finished(s[1], TrialState.ERROR, None, end=105.0, error=WORKER_TRACEBACK))
+    view.flush()
+    # while it runs: a warning as soon as every trial that ended failed, the error without a click
+    assert "every trial so far failed (1)" in view.header.failure.value
+    assert "trial 1:" in view.header.failure.value and "bad &lt;lr&gt;" in view.header.failure.value
+    view.handle.publish(
+        trial_finished(s[0], TrialState.ERROR, None, end=106.0, error=WORKER_TRACEBACK),
+        trial_finished(s[2], TrialState.ERROR, None, end=107.0, error=WORKER_TRACEBACK),
+    )
+    failure = "all 3 trials failed; first error (trial 1): ValueError: bad <lr>"
+    view.handle.publish(experiment_finished("FAILED", {"status": "FAILED", "failure": failure}))
+    assert view.header.bar.bar_style == "danger" and view.header.bar.value == 3
+    assert "failed" in view.header.title.value
+    html = view.header.failure.value
+    assert "<b>failed:</b> all 3 trials failed; first error (trial 1): ValueError: bad &lt;lr&gt;" in html
+    assert (
+        "  File &quot;&lt;ipython-input-2&gt;&quot;, line 3, in train" in html and "maggy/worker" not in html
+    )
+
+
+def test_an_experiment_stopped_before_any_trial_succeeded_shows_no_failure(view):
+    s = [trial_started(i) for i in range(2)]
+    view.handle.publish(experiment_started(num_trials=2), *s)
+    view.handle.publish(
+        trial_finished(s[0], TrialState.ERROR, None, error=WORKER_TRACEBACK),
+        trial_finished(s[1], TrialState.STOPPED, None),
+        experiment_finished("STOPPED", {"status": "STOPPED", "failure": None}),
+    )
+    assert view.header.bar.bar_style == "warning" and view.header.failure.value == ""

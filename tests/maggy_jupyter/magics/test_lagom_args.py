@@ -266,3 +266,15 @@ def test_an_ablation_result_summarises_each_components_change():
     text = result.summary()
     assert "base 0.9 (trial 0)" in text and "feature:a -0.2" in text and "layer:x +0.01" in text
     assert "most important: feature:a" in text and "ablated=base" not in text
+
+
+def test_summary_of_a_failed_experiment_says_why():
+    from maggy_jupyter.magics.results import LagomResult
+
+    failure = "all 3 trials failed; first error (trial 0): ValueError: bad"
+    result = LagomResult(
+        {"experiment_id": "e2", "status": "FAILED", "num_trials": 3, "errors": 3, "failure": failure},
+        out="_lagom",
+    )
+    text = result.summary()
+    assert text.startswith("experiment e2: FAILED, 3 trials") and f"failed: {failure}" in text

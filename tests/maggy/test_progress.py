@@ -1,0 +1,50 @@
+"""The terminal progress bar: how an experiment ended is on screen, and why it failed."""
+
+from __future__ import annotations
+
+import io
+
+from maggy.core import events as ev
+from maggy.progress import ConsoleProgress
+from maggy.trial import Trial, TrialState
+
+TRACEBACK = """Traceback (most recent call last):
+  File "/site-packages/maggy/worker/invoke.py", line 45, in call_training_function
+    return fn(**kwargs)
+  File "<dynamic-code>", line 4, in train
+ValueError: bad x 0.5"""
+
+
+def _run(states: list[TrialState], status: str, failure: str | None = None) -> tuple[str, ConsoleProgress]:
+    out = io.StringIO()
+    bar = ConsoleProgress("max", len(states), file=out)
+    for i, state in enumerate(states):
+        trial = Trial(i, {"x": i}, state=state, metric=1.0 if state is TrialState.FINISHED else None)
+        trial.error = TRACEBACK if state is TrialState.ERROR else None
+        bar(ev.TrialStarted("e", trial))
+        bar(ev.TrialFinished("e", trial))
+    bar(ev.ExperimentFinished("e", status, {"failure": failure}))
+    return out.getvalue(), bar
+
+
+def test_a_failed_experiment_turns_the_bar_red_and_prints_why_with_the_users_frames():
+    text, bar = _run(
+        [TrialState.ERROR] * 3, "FAILED", "all 3 trials failed; first error (trial 0): ValueError: bad x 0.5"
+    )
+    assert bar._bar.colour == "red"
+    assert "maggy failed" in text and "errors=3" in text
+    assert (
+        "maggy: experiment FAILED: all 3 trials failed; first error (trial 0): ValueError: bad x 0.5" in text
+    )
+    assert '  File "<dynamic-code>", line 4, in train' in text and "maggy/worker" not in text
+
+
+def test_a_finished_experiment_keeps_the_plain_bar_and_prints_no_failure():
+    text, bar = _run([TrialState.ERROR, TrialState.FINISHED], "FINISHED")
+    assert bar._bar.colour is None
+    assert "FAILED" not in text and "failed" not in text
+
+
+def test_a_stopped_experiment_says_so():
+    text, bar = _run([TrialState.STOPPED], "STOPPED")
+    assert "maggy stopped" in text and bar._bar.colour == "yellow"
