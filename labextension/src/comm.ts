@@ -5,12 +5,14 @@ import { IDisposable } from '@lumino/disposable';
 import { ExperimentsModel, Need } from './model';
 import {
   COMM_TARGET,
+  HELLO,
   IAck,
   KernelMessage as MaggyMessage,
   parseKernelMessage,
   Request,
   requests
 } from './protocol';
+import { DEFAULT_SETTINGS } from './tokens';
 
 /**
  * The panel's only I/O: the `maggy` comms with one kernel (unit tests mock this module).
@@ -65,8 +67,8 @@ interface IPending {
 export class MaggyConnection implements IDisposable {
   constructor(model: ExperimentsModel, options: IConnectionOptions = {}) {
     this._model = model;
-    this.historyLimit = options.historyLimit ?? 50;
-    this.autoConnect = options.autoConnect ?? true;
+    this.historyLimit = options.historyLimit ?? DEFAULT_SETTINGS.historyLimit;
+    this.autoConnect = options.autoConnect ?? DEFAULT_SETTINGS.autoConnect;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60000;
     model.needs.connect(this._onNeed, this);
   }
@@ -105,7 +107,10 @@ export class MaggyConnection implements IDisposable {
     this._kernel = kernel;
     this._dropComms(); // closes ours on the old kernel, so it stops streaming to this page
     this._model.reset();
-    this._model.setConnection(kernel ? 'connecting' : 'no-kernel', kernel?.name ?? '');
+    this._model.setConnection(
+      kernel ? 'connecting' : 'no-kernel',
+      kernel?.name ?? ''
+    );
     if (kernel !== null) {
       kernel.statusChanged.connect(this._onStatus, this);
       kernel.registerCommTarget(COMM_TARGET, this._onKernelComm);
@@ -129,7 +134,12 @@ export class MaggyConnection implements IDisposable {
     if (kernel !== this._kernel) {
       return;
     }
-    if (!opened && this.autoConnect && !loadBridge && kernel.name.startsWith('python')) {
+    if (
+      !opened &&
+      this.autoConnect &&
+      !loadBridge &&
+      kernel.name.startsWith('python')
+    ) {
       return this.connect(true);
     }
     if (!opened) {
@@ -163,9 +173,13 @@ export class MaggyConnection implements IDisposable {
    * kernel change). Experiment-scoped requests fall back to that experiment's stream comm
    * when the session comm is not open.
    */
-  request(build: (requestId: string) => Request, experimentId?: string): Promise<MaggyMessage> {
+  request(
+    build: (requestId: string) => Request,
+    experimentId?: string
+  ): Promise<MaggyMessage> {
     const comm =
-      this._session ?? (experimentId ? this._streams.get(experimentId) : undefined);
+      this._session ??
+      (experimentId ? this._streams.get(experimentId) : undefined);
     if (comm === undefined || comm === null) {
       return Promise.reject(new Error('not connected to a kernel with maggy'));
     }
@@ -174,7 +188,11 @@ export class MaggyConnection implements IDisposable {
     return new Promise<MaggyMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this._pending.delete(requestId);
-        reject(new Error(`no reply to ${payload.type} within ${this.requestTimeoutMs} ms`));
+        reject(
+          new Error(
+            `no reply to ${payload.type} within ${this.requestTimeoutMs} ms`
+          )
+        );
       }, this.requestTimeoutMs);
       this._pending.set(requestId, { resolve, reject, timer });
       comm.send(payload as unknown as JSONObject);
@@ -182,7 +200,10 @@ export class MaggyConnection implements IDisposable {
   }
 
   /** Registered as the `maggy` comm target: the kernel opened a stream for an experiment. */
-  private _onKernelComm = (comm: Kernel.IComm, msg: KernelMessage.ICommOpenMsg): void => {
+  private _onKernelComm = (
+    comm: Kernel.IComm,
+    msg: KernelMessage.ICommOpenMsg
+  ): void => {
     const snapshot = parseKernelMessage(msg.content.data);
     if (snapshot === null || snapshot.type !== 'experiment') {
       comm.close(); // not something this panel speaks
@@ -208,7 +229,8 @@ export class MaggyConnection implements IDisposable {
       return; // unknown or malformed: ignored, as the protocol says
     }
     const requestId = 'request_id' in msg ? msg.request_id : undefined;
-    const pending = typeof requestId === 'string' ? this._pending.get(requestId) : undefined;
+    const pending =
+      typeof requestId === 'string' ? this._pending.get(requestId) : undefined;
     if (pending !== undefined) {
       this._pending.delete(requestId as string);
       clearTimeout(pending.timer);
@@ -232,11 +254,16 @@ export class MaggyConnection implements IDisposable {
         resolve(false);
         return;
       }
+      this._opening = comm;
       let greeted = false;
       comm.onMsg = m => {
+        if (this._opening !== comm && this._session !== comm) {
+          return; // closed on our side: the panel left this kernel or reconnected
+        }
         const msg = parseKernelMessage(m.content.data);
         if (!greeted && msg?.type === 'hello') {
           greeted = true;
+          this._opening = null;
           this._session = comm;
           resolve(true);
         }
@@ -246,11 +273,14 @@ export class MaggyConnection implements IDisposable {
         if (this._session === comm) {
           this._session = null;
         }
+        if (this._opening === comm) {
+          this._opening = null;
+        }
         if (!greeted) {
           resolve(false); // the kernel has no `maggy` target: it closed the comm at once
         }
       };
-      comm.open({ v: 1, type: 'hello' });
+      comm.open({ ...HELLO });
     });
   }
 
@@ -269,7 +299,11 @@ export class MaggyConnection implements IDisposable {
   }
 
   private _onStatus(kernel: IKernelLike, status: Kernel.Status): void {
-    if (status === 'restarting' || status === 'autorestarting' || status === 'dead') {
+    if (
+      status === 'restarting' ||
+      status === 'autorestarting' ||
+      status === 'dead'
+    ) {
       // the kernel's comms are gone; the page's are disposed by the kernel connection
       this._dropComms();
       this._model.reset();
@@ -297,7 +331,10 @@ export class MaggyConnection implements IDisposable {
       }
       this._inFlight.add(key);
       void done(
-        this.request(id => requests.subscribe(id, need.experimentId), need.experimentId)
+        this.request(
+          id => requests.subscribe(id, need.experimentId),
+          need.experimentId
+        )
       ).finally(() => this._inFlight.delete(key));
     } else {
       void done(
@@ -309,11 +346,14 @@ export class MaggyConnection implements IDisposable {
     }
   }
 
+  /** Close the session comm, and one still waiting for its `hello`. */
   private _closeSession(): void {
-    const session = this._session;
-    this._session = null;
-    if (session !== null) {
-      closeQuietly(session);
+    const comms = [this._session, this._opening];
+    this._session = this._opening = null;
+    for (const comm of comms) {
+      if (comm !== null) {
+        closeQuietly(comm);
+      }
     }
   }
 
@@ -334,6 +374,8 @@ export class MaggyConnection implements IDisposable {
   private _model: ExperimentsModel;
   private _kernel: IKernelLike | null = null;
   private _session: Kernel.IComm | null = null;
+  /** The session comm opened and not yet greeted by the kernel's `hello`. */
+  private _opening: Kernel.IComm | null = null;
   private _streams = new Map<string, Kernel.IComm>();
   private _pending = new Map<string, IPending>();
   private _inFlight = new Set<string>();

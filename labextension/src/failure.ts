@@ -1,77 +1,42 @@
-import { TERMINAL } from './fold';
-import type { IExperiment, ITrial } from './model';
+import type { TranslationBundle } from '@jupyterlab/translation';
+
+import type { IExperimentSummary } from './protocol';
 
 /**
- * Why an experiment failed, for the header: the engine decides (`maggy.core.failure`) and says so
- * in the result's `failure`; this only finds the first error to show with it, as the notebook's
- * live view does (`maggy_jupyter/live_view/state.py`).
+ * What the header says about failures. The kernel decides all of it (docs/protocol.md,
+ * *summary*: `failure` for a FAILED experiment, `warning` while one runs, `first_error` with
+ * maggy's frames already removed); this only chooses which to show and labels it.
  */
 
-const FAILED = new Set(['ERROR', 'LOST']);
-
-/** A frame line of maggy's worker modules (the loop and the call into the training function). */
-const MAGGY_FRAME = /^ {2}File ".*[\\/]maggy[\\/]worker[\\/][^"\\/]+\.py", line \d+/;
-
-/** `text` without the frames of maggy's worker modules (same rule as maggy.core.failure). */
-export function userTraceback(text: string): string {
-  const kept: string[] = [];
-  let skipping = false;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('  File "')) {
-      skipping = MAGGY_FRAME.test(line);
-    } else if (!line.startsWith('    ')) {
-      skipping = false;
-    }
-    if (!skipping) {
-      kept.push(line);
-    }
-  }
-  return kept.join('\n');
-}
-
-/** The last `lines` non-blank lines of `userTraceback(text)`. */
-export function errorTail(text: string, lines = 8): string {
-  const shown = userTraceback(text)
-    .split('\n')
-    .filter(line => line.trim() !== '');
-  return shown.slice(-lines).join('\n');
-}
-
 export interface IFailure {
-  /** FAILED: the result's reason; running: a warning that every trial so far failed. */
+  /** FAILED: the kernel's reason; running: the kernel's warning. */
   text: string;
   /** Whether the experiment ended FAILED (else it is a warning while it runs). */
   failed: boolean;
-  /** `trial N:` and the first failed trial's last traceback lines, or null. */
+  /** `trial N:` and the first failed trial's error tail as the kernel sent it, or null. */
   firstError: string | null;
 }
 
-/** What the header shows about failures of `exp`, or null when there is nothing to say. */
-export function failureOf(exp: IExperiment): IFailure | null {
-  const trials = [...exp.trials.values()];
-  const failedTrials = trials.filter(t => FAILED.has(t.state));
-  const ended = trials.filter(t => TERMINAL.has(t.state));
+/** What the header shows about failures of the experiment `s`, or null: nothing to say. */
+export function failureOf(
+  s: IExperimentSummary,
+  trans: TranslationBundle
+): IFailure | null {
   let text: string;
-  let failed = false;
-  if (exp.summary.status === 'FAILED') {
+  let failed: boolean;
+  if (s.status === 'FAILED') {
     failed = true;
-    const reason = exp.summary.failure ?? (exp.result?.failure as string | null | undefined);
-    text = reason ?? 'the experiment failed';
-  } else if (exp.summary.live && failedTrials.length > 0 && ended.every(t => FAILED.has(t.state))) {
-    text = `every trial so far failed (${failedTrials.length})`;
+    text = s.failure ?? trans.__('the experiment failed');
+  } else if (s.warning) {
+    failed = false;
+    text = s.warning;
   } else {
     return null;
   }
-  // the first to fail: earliest end, then lowest id
-  const order = (t: ITrial): [number, number] => [t.end ?? Infinity, t.id];
-  let first: ITrial | null = null;
-  for (const t of failedTrials) {
-    const [a, b] = [order(t), first === null ? null : order(first)];
-    if (b === null || a[0] < b[0] || (a[0] === b[0] && a[1] < b[1])) {
-      first = t;
-    }
-  }
-  const firstError =
-    first !== null && first.error ? `trial ${first.id}:\n${errorTail(first.error)}` : null;
+  const first = s.first_error;
+  // the error text stays out of the format string: gettext would rewrite any '%%' in it
+  const firstError = first
+    ? `${trans.__('trial %1:', first.trial_id)}\n${first.text}`
+    : null;
   return { text, failed, firstError };
 }

@@ -4,7 +4,8 @@ import { TrialSeries } from './series';
 
 /**
  * How protocol messages fold into the model's experiments and trials (pure helpers of
- * model.ts). `limits` are the model's memory bounds.
+ * model.ts). `limits` are the model's memory bounds. The experiment's summary (counts, best,
+ * failure, warning, first error) is the kernel's: it is taken as sent, never recomputed here.
  */
 
 export interface ILimits {
@@ -12,11 +13,12 @@ export interface ILimits {
   maxLogLines: number;
 }
 
-export const TERMINAL = new Set(['FINISHED', 'EARLY_STOPPED', 'STOPPED', 'ERROR', 'LOST']);
-const PARTIAL = new Set(['EARLY_STOPPED', 'STOPPED']);
-
 /** Apply a batch's parts in the order the protocol fixes (valid for every trial lifecycle). */
-export function applyBatch(exp: IExperiment, batch: IBatch, limits: ILimits): void {
+export function applyBatch(
+  exp: IExperiment,
+  batch: IBatch,
+  limits: ILimits
+): void {
   if (batch.experiment_started) {
     exp.summary.name = batch.experiment_started.name;
     exp.summary.num_trials = batch.experiment_started.num_trials;
@@ -44,15 +46,19 @@ export function applyBatch(exp: IExperiment, batch: IBatch, limits: ILimits): vo
   if (batch.experiment_finished) {
     exp.summary.status = batch.experiment_finished.status;
     exp.summary.live = false;
-    exp.summary.end = Date.now() / 1000;
     exp.result = batch.experiment_finished.result;
-    const failure = exp.result?.failure;
-    exp.summary.failure = typeof failure === 'string' ? failure : null;
+  }
+  if (batch.summary) {
+    exp.summary = { ...batch.summary };
   }
 }
 
 /** The trial with this id (created if new; its fields updated from `wire` when given one). */
-function trialFor(exp: IExperiment, wire: IWireTrial | number, limits: ILimits): ITrial {
+function trialFor(
+  exp: IExperiment,
+  wire: IWireTrial | number,
+  limits: ILimits
+): ITrial {
   const id = typeof wire === 'number' ? wire : wire.trial_id;
   let trial = exp.trials.get(id);
   if (trial === undefined) {
@@ -105,25 +111,4 @@ export function trialFields(wire: IWireTrial) {
     end: wire.end ?? null,
     error: wire.error ?? null
   };
-}
-
-/** Same rule as the kernel's result: FINISHED trials, else ones stopped early with a metric. */
-export function bestOf(
-  trials: ITrial[],
-  direction: string
-): { trial_id: number; metric: number } | null {
-  let scored = trials.filter(t => t.state === 'FINISHED' && t.metric !== null);
-  if (scored.length === 0) {
-    scored = trials.filter(t => PARTIAL.has(t.state) && t.metric !== null);
-  }
-  let best: ITrial | null = null;
-  for (const t of scored) {
-    if (
-      best === null ||
-      (direction === 'min' ? t.metric! < best.metric! : t.metric! > best.metric!)
-    ) {
-      best = t;
-    }
-  }
-  return best === null ? null : { trial_id: best.id, metric: best.metric! };
 }

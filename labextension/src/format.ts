@@ -1,19 +1,63 @@
+import type { TranslationBundle } from '@jupyterlab/translation';
+
 import type { IExperiment } from './model';
 
 /** "maggy: 6/20 trials, 2 running" (or the final best once the experiment ended). */
-export function statusText(exp: IExperiment | null): string {
+export function statusText(
+  exp: IExperiment | null,
+  trans: TranslationBundle
+): string {
   if (exp === null) {
-    return 'maggy';
+    return trans.__('maggy');
   }
   const s = exp.summary;
-  const head = `maggy: ${s.done ?? 0}/${s.num_trials} trials`;
+  const done = s.done ?? 0;
   if (s.live) {
-    return `${head}, ${s.running ?? 0} running`;
+    return trans.__(
+      'maggy: %1/%2 trials, %3 running',
+      done,
+      s.num_trials,
+      s.running ?? 0
+    );
   }
   const best = s.best?.metric;
   return best === null || best === undefined
-    ? `${head}, ${s.status.toLowerCase()}`
-    : `${head}, best ${formatNumber(best)}`;
+    ? trans.__(
+        'maggy: %1/%2 trials, %3',
+        done,
+        s.num_trials,
+        statusLabel(s.status, trans)
+      )
+    : trans.__(
+        'maggy: %1/%2 trials, best %3',
+        done,
+        s.num_trials,
+        formatNumber(best)
+      );
+}
+
+/** An experiment status or trial state as shown: "finished", "early-stopped", ... */
+export function statusLabel(status: string, trans: TranslationBundle): string {
+  switch (status) {
+    case 'PENDING':
+      return trans.__('pending');
+    case 'RUNNING':
+      return trans.__('running');
+    case 'FINISHED':
+      return trans.__('finished');
+    case 'EARLY_STOPPED':
+      return trans.__('early-stopped');
+    case 'STOPPED':
+      return trans.__('stopped');
+    case 'FAILED':
+      return trans.__('failed');
+    case 'ERROR':
+      return trans.__('error');
+    case 'LOST':
+      return trans.__('lost');
+    default:
+      return status.toLowerCase().replace(/_/g, '-');
+  }
 }
 
 /** Four significant digits; exponent form for very large or small magnitudes; '–' for none. */

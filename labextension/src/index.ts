@@ -1,10 +1,16 @@
-import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 
+/* eslint-disable jupyter/prefer-lazy-imports -- activation builds the panel, its model and
+   connection at once: the sidebar shows them from the start */
 import { MaggyConnection } from './comm';
 import { followActiveKernel } from './follow';
 import { ExperimentsModel } from './model';
@@ -14,16 +20,24 @@ import {
   IMaggyExperiments,
   IMaggySettings,
   PANEL_ID,
-  PLUGIN_ID
+  PLUGIN_ID,
+  translationBundle
 } from './tokens';
 import { ExperimentsPanel } from './views/panel';
 import { StatusItem } from './views/statusItem';
+/* eslint-enable jupyter/prefer-lazy-imports */
 
 const ICON_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path class="jp-icon3" fill="#616161" ' +
   'd="M3 3h2v16h16v2H3V3zm4 12 4-5 3 3 5-7 1.6 1.2L14.2 16l-3-3-2.6 3.2L7 15z"/></svg>';
 
-const experimentsIcon = new LabIcon({ name: 'maggy-jupyter:experiments', svgstr: ICON_SVG });
+/** The maggy commands take no arguments. */
+const NO_ARGS = { args: { type: 'object', properties: {} } };
+
+const experimentsIcon = new LabIcon({
+  name: 'maggy-jupyter:experiments',
+  svgstr: ICON_SVG
+});
 
 /**
  * The Experiments panel: model, comm connection following the active notebook's kernel, the
@@ -32,25 +46,32 @@ const experimentsIcon = new LabIcon({ name: 'maggy-jupyter:experiments', svgstr:
  */
 const panelPlugin: JupyterFrontEndPlugin<IMaggyExperiments> = {
   id: PLUGIN_ID,
-  description: 'A sidebar panel with live maggy experiments of the active notebook kernel.',
+  description:
+    'A sidebar panel with live maggy experiments of the active notebook kernel.',
   autoStart: true,
   provides: IMaggyExperiments,
-  optional: [INotebookTracker, ISettingRegistry, ICommandPalette],
+  optional: [INotebookTracker, ISettingRegistry, ICommandPalette, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker | null,
     settingRegistry: ISettingRegistry | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    translator: ITranslator | null
   ): IMaggyExperiments => {
+    translator = translator ?? nullTranslator;
+    const trans = translationBundle(translator);
     const settings: IMaggySettings = { ...DEFAULT_SETTINGS };
     const model = new ExperimentsModel(settings);
     const connection = new MaggyConnection(model, settings);
-    const panel = new ExperimentsPanel(model, connection, settings);
+    const panel = new ExperimentsPanel(model, connection, settings, translator);
     panel.title.icon = experimentsIcon;
     try {
       app.shell.add(panel, 'left', { rank: 800 });
     } catch (err) {
-      console.warn('maggy-jupyter: this shell has no left area; the panel is not shown', err);
+      console.warn(
+        'maggy-jupyter: this shell has no left area; the panel is not shown',
+        err
+      );
     }
     const openPanel = () => app.shell.activateById(PANEL_ID);
 
@@ -59,7 +80,10 @@ const panelPlugin: JupyterFrontEndPlugin<IMaggyExperiments> = {
         .load(PLUGIN_ID)
         .then(loaded => {
           const apply = () => {
-            Object.assign(settings, loaded.composite as Partial<IMaggySettings>);
+            Object.assign(
+              settings,
+              loaded.composite as Partial<IMaggySettings>
+            );
             model.maxPointsPerTrial = settings.maxPointsPerTrial;
             model.maxLogLines = settings.maxLogLines;
             connection.historyLimit = settings.historyLimit;
@@ -73,11 +97,13 @@ const panelPlugin: JupyterFrontEndPlugin<IMaggyExperiments> = {
     }
 
     app.commands.addCommand(CommandIDs.openPanel, {
-      label: 'Open Experiments Panel (maggy)',
+      label: trans.__('Open Experiments Panel (maggy)'),
+      describedBy: NO_ARGS,
       execute: openPanel
     });
     app.commands.addCommand(CommandIDs.stopExperiment, {
-      label: 'Stop Running Experiment (maggy)',
+      label: trans.__('Stop Running Experiment (maggy)'),
+      describedBy: NO_ARGS,
       isEnabled: () => model.current()?.summary.live === true,
       execute: async () => {
         const exp = model.current();
@@ -87,12 +113,20 @@ const panelPlugin: JupyterFrontEndPlugin<IMaggyExperiments> = {
       }
     });
     app.commands.addCommand(CommandIDs.refresh, {
-      label: 'Refresh Experiments (maggy)',
+      label: trans.__('Refresh Experiments (maggy)'),
+      describedBy: NO_ARGS,
       execute: () => connection.refresh()
     });
-    model.listChanged.connect(() => app.commands.notifyCommandChanged(CommandIDs.stopExperiment));
-    for (const command of [CommandIDs.openPanel, CommandIDs.stopExperiment, CommandIDs.refresh]) {
-      palette?.addItem({ command, category: 'maggy' });
+    model.listChanged.connect(() =>
+      app.commands.notifyCommandChanged(CommandIDs.stopExperiment)
+    );
+    const category = trans.__('maggy');
+    for (const command of [
+      CommandIDs.openPanel,
+      CommandIDs.stopExperiment,
+      CommandIDs.refresh
+    ]) {
+      palette?.addItem({ command, category });
     }
 
     if (tracker) {
@@ -108,17 +142,22 @@ const statusPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Shows the running maggy experiment in the status bar.',
   autoStart: true,
   requires: [IMaggyExperiments],
-  optional: [IStatusBar],
+  optional: [IStatusBar, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     experiments: IMaggyExperiments,
-    statusBar: IStatusBar | null
+    statusBar: IStatusBar | null,
+    translator: ITranslator | null
   ): void => {
     if (!statusBar) {
       return; // Notebook 7 pages without a status bar
     }
     const { model } = experiments;
-    const item = new StatusItem(model, experiments.openPanel);
+    const item = new StatusItem(
+      model,
+      experiments.openPanel,
+      translator ?? nullTranslator
+    );
     statusBar.registerStatusItem('maggy-jupyter:status', {
       item,
       align: 'left',

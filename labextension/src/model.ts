@@ -1,16 +1,16 @@
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { applyBatch, bestOf, emptyExperiment, newTrial, TERMINAL, trialFields } from './fold';
+import { applyBatch, emptyExperiment, newTrial, trialFields } from './fold';
 import {
   IBatch,
   IExperimentSnapshot,
   IExperimentSummary,
   ITrialReply,
   IWireTrial,
-  KernelMessage,
-  TrialStateName
+  KernelMessage
 } from './protocol';
 import { TrialSeries } from './series';
+import { DEFAULT_SETTINGS, IMaggySettings } from './tokens';
 
 /**
  * What the Experiments panel knows, fed only by protocol messages (`handle`) and user choices
@@ -30,14 +30,12 @@ export type ConnectionStatus =
   /** The kernel has no `maggy` comm target (maggy_jupyter not imported there yet). */
   | 'unavailable';
 
-export interface ITrial {
+/** A trial as the panel holds it: the wire's fields plus its bounded curve and logs. */
+export interface ITrial extends Pick<
+  IWireTrial,
+  'params' | 'state' | 'metric' | 'start' | 'end' | 'error'
+> {
   readonly id: number;
-  params: Record<string, unknown>;
-  state: TrialStateName;
-  metric: number | null;
-  start: number | null;
-  end: number | null;
-  error: string | null;
   series: TrialSeries;
   logs: string[];
   /** Log lines held by the kernel; may exceed logs.length until `get_trial` answers. */
@@ -60,15 +58,16 @@ export type Need =
   | { kind: 'experiment'; experimentId: string }
   | { kind: 'trial'; experimentId: string; trialId: number };
 
-export interface IModelOptions {
-  maxPointsPerTrial?: number;
-  maxLogLines?: number;
-}
+export type IModelOptions = Partial<
+  Pick<IMaggySettings, 'maxPointsPerTrial' | 'maxLogLines'>
+>;
 
 export class ExperimentsModel {
+  /** Memory bounds from `options`, else the settings' defaults. */
   constructor(options: IModelOptions = {}) {
-    this.maxPointsPerTrial = options.maxPointsPerTrial ?? 2000;
-    this.maxLogLines = options.maxLogLines ?? 1000;
+    this.maxPointsPerTrial =
+      options.maxPointsPerTrial ?? DEFAULT_SETTINGS.maxPointsPerTrial;
+    this.maxLogLines = options.maxLogLines ?? DEFAULT_SETTINGS.maxLogLines;
   }
 
   maxPointsPerTrial: number;
@@ -120,7 +119,8 @@ export class ExperimentsModel {
   list(): IExperimentSummary[] {
     const all = [...this.experiments.values()].map(e => e.summary);
     return all.sort(
-      (a, b) => Number(b.live) - Number(a.live) || (b.start ?? 0) - (a.start ?? 0)
+      (a, b) =>
+        Number(b.live) - Number(a.live) || (b.start ?? 0) - (a.start ?? 0)
     );
   }
 
@@ -135,7 +135,10 @@ export class ExperimentsModel {
   }
 
   setConnection(status: ConnectionStatus, kernelName?: string): void {
-    if (status === this._status && (kernelName ?? this._kernelName) === this._kernelName) {
+    if (
+      status === this._status &&
+      (kernelName ?? this._kernelName) === this._kernelName
+    ) {
       return;
     }
     this._status = status;
@@ -162,9 +165,13 @@ export class ExperimentsModel {
     this._selectedId = experimentId;
     this._selectedTrialId = null;
     this._selectionChanged.emit();
-    const exp = experimentId === null ? undefined : this.experiments.get(experimentId);
+    const exp =
+      experimentId === null ? undefined : this.experiments.get(experimentId);
     if (exp && !exp.synced) {
-      this._needs.emit({ kind: 'experiment', experimentId: exp.summary.experiment_id });
+      this._needs.emit({
+        kind: 'experiment',
+        experimentId: exp.summary.experiment_id
+      });
     }
   }
 
@@ -226,7 +233,10 @@ export class ExperimentsModel {
         this.experiments.set(summary.experiment_id, emptyExperiment(summary));
       }
       if (summary.live) {
-        this._needs.emit({ kind: 'experiment', experimentId: summary.experiment_id });
+        this._needs.emit({
+          kind: 'experiment',
+          experimentId: summary.experiment_id
+        });
       }
     }
     for (const [id, exp] of this.experiments) {
@@ -254,7 +264,6 @@ export class ExperimentsModel {
     exp.synced = true;
     exp.revision = (this.experiments.get(id)?.revision ?? 0) + 1;
     this.experiments.set(id, exp);
-    this._summarize(exp);
     const selected = this.selected;
     if (msg.experiment.live && (selected === null || !selected.summary.live)) {
       this.select(id); // follow the experiment that just started
@@ -279,7 +288,6 @@ export class ExperimentsModel {
     applyBatch(exp, batch, this);
     exp.seq = batch.seq;
     exp.revision += 1;
-    this._summarize(exp);
     this._experimentChanged.emit(id);
     this._listChanged.emit();
   }
@@ -310,21 +318,6 @@ export class ExperimentsModel {
     return newTrial(wire, this);
   }
 
-  /** Counts and best from the trials (a finished experiment's result wins for best). */
-  private _summarize(exp: IExperiment): void {
-    const trials = [...exp.trials.values()];
-    const s = exp.summary;
-    s.done = trials.filter(t => TERMINAL.has(t.state)).length;
-    s.running = trials.filter(t => t.state === 'RUNNING').length;
-    const bestId = exp.result?.best_id;
-    if (typeof bestId === 'number') {
-      const val = exp.result?.best_val;
-      s.best = { trial_id: bestId, metric: typeof val === 'number' ? val : null };
-    } else {
-      s.best = bestOf(trials, s.direction) ?? (s.live ? null : s.best);
-    }
-  }
-
   private _status: ConnectionStatus = 'no-kernel';
   private _kernelName = '';
   private _lastError: string | null = null;
@@ -336,4 +329,3 @@ export class ExperimentsModel {
   private _statusChanged = new Signal<this, void>(this);
   private _needs = new Signal<this, Need>(this);
 }
-

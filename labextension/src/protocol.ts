@@ -6,8 +6,14 @@
  * a wrong shape is dropped there (returns null), so the model only ever sees well-formed data.
  */
 
+/** The one place the version lives on this side; `protocol.spec.ts` checks the kernel's agrees. */
 export const PROTOCOL_VERSION = 1;
 export const COMM_TARGET = 'maggy';
+
+/** What every payload, both ways, starts with. */
+interface IVersioned {
+  v: typeof PROTOCOL_VERSION;
+}
 
 /** A `[step, value]` point; value is null where the trial reported NaN/inf. */
 export type Point = [number, number | null];
@@ -52,28 +58,30 @@ export interface IExperimentSummary {
   live: boolean;
   done: number | null;
   running: number | null;
+  /** The best trial, by the engine's rule (the panel shows it, never recomputes it). */
   best: { trial_id: number; metric: number | null } | null;
   /** Why a FAILED experiment failed (the result's `failure`); null or absent otherwise. */
   failure?: string | null;
+  /** Live only: a warning while the experiment runs, e.g. "every trial so far failed (3)". */
+  warning?: string | null;
+  /** The first failed trial's error tail (maggy's frames removed), set with failure or warning. */
+  first_error?: { trial_id: number; text: string } | null;
 }
 
-export interface IHello {
-  v: 1;
+export interface IHello extends IVersioned {
   type: 'hello';
   protocol: number;
   maggy?: string;
 }
 
-export interface IExperimentsReply {
-  v: 1;
+export interface IExperimentsReply extends IVersioned {
   type: 'experiments';
   request_id?: string | number | null;
   experiments: IExperimentSummary[];
   store_error?: string;
 }
 
-export interface IExperimentSnapshot {
-  v: 1;
+export interface IExperimentSnapshot extends IVersioned {
   type: 'experiment';
   request_id?: string | number | null;
   experiment: IExperimentSummary;
@@ -81,21 +89,28 @@ export interface IExperimentSnapshot {
   seq: number;
 }
 
-export interface IBatch {
-  v: 1;
+export interface IBatch extends IVersioned {
   type: 'batch';
   experiment_id: string;
   seq: number;
-  experiment_started?: { name: string; num_trials: number; num_workers: number };
+  experiment_started?: {
+    name: string;
+    num_trials: number;
+    num_workers: number;
+  };
   started?: IWireTrial[];
   points?: Record<string, Point[]>;
   logs?: Record<string, string[]>;
   finished?: IWireTrial[];
-  experiment_finished?: { status: string; result: Record<string, unknown> | null };
+  experiment_finished?: {
+    status: string;
+    result: Record<string, unknown> | null;
+  };
+  /** The experiment's summary after this batch, when the batch changed it (applied last). */
+  summary?: IExperimentSummary;
 }
 
-export interface ITrialReply {
-  v: 1;
+export interface ITrialReply extends IVersioned {
   type: 'trial';
   request_id?: string | number | null;
   experiment_id: string;
@@ -103,16 +118,14 @@ export interface ITrialReply {
   seq: number;
 }
 
-export interface IAck {
-  v: 1;
+export interface IAck extends IVersioned {
   type: 'ack';
   request_id?: string | number | null;
   ok: boolean;
   detail?: string;
 }
 
-export interface IErrorReply {
-  v: 1;
+export interface IErrorReply extends IVersioned {
   type: 'error';
   request_id?: string | number | null;
   reason: string;
@@ -127,64 +140,56 @@ export type KernelMessage =
   | IAck
   | IErrorReply;
 
-export type Request =
-  | { v: 1; type: 'list'; request_id: string; limit?: number }
-  | { v: 1; type: 'subscribe'; request_id: string; experiment_id: string }
-  | { v: 1; type: 'unsubscribe'; request_id: string; experiment_id: string }
-  | {
-      v: 1;
-      type: 'get_trial';
-      request_id: string;
-      experiment_id: string;
-      trial_id: number;
-    }
-  | {
-      v: 1;
-      type: 'stop_trial';
-      request_id: string;
-      experiment_id: string;
-      trial_id: number;
-    }
-  | { v: 1; type: 'stop_experiment'; request_id: string; experiment_id: string };
+/** Requests the panel sends (each reply echoes `request_id`). */
+export type Request = IVersioned & { request_id: string } & (
+    | { type: 'list'; limit?: number }
+    | { type: 'subscribe'; experiment_id: string }
+    | { type: 'unsubscribe'; experiment_id: string }
+    | { type: 'get_trial'; experiment_id: string; trial_id: number }
+    | { type: 'stop_trial'; experiment_id: string; trial_id: number }
+    | { type: 'stop_experiment'; experiment_id: string }
+  );
+
+/** The session comm's open data. */
+export const HELLO: IVersioned & { type: 'hello' } = {
+  v: PROTOCOL_VERSION,
+  type: 'hello'
+};
+
+/** A request of `type` with its fields (the builders below check the fields' types). */
+function request(
+  type: Request['type'],
+  requestId: string,
+  fields: Record<string, unknown> = {}
+): Request {
+  return {
+    v: PROTOCOL_VERSION,
+    type,
+    request_id: requestId,
+    ...fields
+  } as Request;
+}
 
 /** Builders: the only place request payloads are spelled out. */
 export const requests = {
   list: (requestId: string, limit?: number): Request =>
-    limit === undefined
-      ? { v: 1, type: 'list', request_id: requestId }
-      : { v: 1, type: 'list', request_id: requestId, limit },
-  subscribe: (requestId: string, experimentId: string): Request => ({
-    v: 1,
-    type: 'subscribe',
-    request_id: requestId,
-    experiment_id: experimentId
-  }),
-  unsubscribe: (requestId: string, experimentId: string): Request => ({
-    v: 1,
-    type: 'unsubscribe',
-    request_id: requestId,
-    experiment_id: experimentId
-  }),
-  getTrial: (requestId: string, experimentId: string, trialId: number): Request => ({
-    v: 1,
-    type: 'get_trial',
-    request_id: requestId,
-    experiment_id: experimentId,
-    trial_id: trialId
-  }),
-  stopTrial: (requestId: string, experimentId: string, trialId: number): Request => ({
-    v: 1,
-    type: 'stop_trial',
-    request_id: requestId,
-    experiment_id: experimentId,
-    trial_id: trialId
-  }),
-  stopExperiment: (requestId: string, experimentId: string): Request => ({
-    v: 1,
-    type: 'stop_experiment',
-    request_id: requestId,
-    experiment_id: experimentId
-  })
+    request('list', requestId, limit === undefined ? {} : { limit }),
+  subscribe: (requestId: string, experimentId: string): Request =>
+    request('subscribe', requestId, { experiment_id: experimentId }),
+  unsubscribe: (requestId: string, experimentId: string): Request =>
+    request('unsubscribe', requestId, { experiment_id: experimentId }),
+  getTrial: (requestId: string, experimentId: string, trialId: number) =>
+    request('get_trial', requestId, {
+      experiment_id: experimentId,
+      trial_id: trialId
+    }),
+  stopTrial: (requestId: string, experimentId: string, trialId: number) =>
+    request('stop_trial', requestId, {
+      experiment_id: experimentId,
+      trial_id: trialId
+    }),
+  stopExperiment: (requestId: string, experimentId: string): Request =>
+    request('stop_experiment', requestId, { experiment_id: experimentId })
 };
 
 const isObject = (x: unknown): x is Record<string, unknown> =>
@@ -199,7 +204,8 @@ const isSummary = (x: unknown): x is IExperimentSummary =>
 /** Shape checks per message type; only the fields the model relies on are checked. */
 const CHECKS: Record<string, (m: Record<string, unknown>) => boolean> = {
   hello: m => typeof m.protocol === 'number',
-  experiments: m => Array.isArray(m.experiments) && m.experiments.every(isSummary),
+  experiments: m =>
+    Array.isArray(m.experiments) && m.experiments.every(isSummary),
   experiment: m =>
     isSummary(m.experiment) &&
     Array.isArray(m.trials) &&
@@ -208,10 +214,13 @@ const CHECKS: Record<string, (m: Record<string, unknown>) => boolean> = {
   batch: m =>
     typeof m.experiment_id === 'string' &&
     typeof m.seq === 'number' &&
-    (m.started === undefined || (Array.isArray(m.started) && m.started.every(isTrial))) &&
-    (m.finished === undefined || (Array.isArray(m.finished) && m.finished.every(isTrial))) &&
+    (m.started === undefined ||
+      (Array.isArray(m.started) && m.started.every(isTrial))) &&
+    (m.finished === undefined ||
+      (Array.isArray(m.finished) && m.finished.every(isTrial))) &&
     (m.points === undefined || isObject(m.points)) &&
-    (m.logs === undefined || isObject(m.logs)),
+    (m.logs === undefined || isObject(m.logs)) &&
+    (m.summary === undefined || isSummary(m.summary)),
   trial: m => typeof m.experiment_id === 'string' && isTrial(m.trial),
   ack: m => typeof m.ok === 'boolean',
   error: m => typeof m.reason === 'string'
@@ -219,7 +228,11 @@ const CHECKS: Record<string, (m: Record<string, unknown>) => boolean> = {
 
 /** The payload as a typed message, or null if this panel does not understand it. */
 export function parseKernelMessage(data: unknown): KernelMessage | null {
-  if (!isObject(data) || data.v !== PROTOCOL_VERSION || typeof data.type !== 'string') {
+  if (
+    !isObject(data) ||
+    data.v !== PROTOCOL_VERSION ||
+    typeof data.type !== 'string'
+  ) {
     return null;
   }
   const check = CHECKS[data.type];

@@ -1,4 +1,11 @@
+import {
+  ITranslator,
+  nullTranslator,
+  TranslationBundle
+} from '@jupyterlab/translation';
 import { Token } from '@lumino/coreutils';
+
+import schema from '../schema/plugin.json';
 
 import type { ExperimentsModel } from './model';
 import type { IAck } from './protocol';
@@ -34,13 +41,33 @@ export interface IMaggySettings {
   autoConnect: boolean;
 }
 
-export const DEFAULT_SETTINGS: IMaggySettings = {
-  maxPointsPerTrial: 2000,
-  refreshRate: 10,
-  maxLogLines: 1000,
-  historyLimit: 50,
-  autoConnect: true
+type SchemaProperties = typeof schema.properties;
+
+/** Each property's `default`, typed as the schema's JSON has it. */
+type SchemaDefaults = {
+  [K in keyof SchemaProperties]: SchemaProperties[K]['default'];
 };
+
+const schemaDefaults = Object.fromEntries(
+  Object.entries(schema.properties).map(([key, spec]) => [key, spec.default])
+) as SchemaDefaults;
+
+/**
+ * The settings before (or without) the setting registry: the schema's defaults, the only place
+ * they are written. (Compiling fails if the schema lacks a setting or gives a wrong type.)
+ */
+export const DEFAULT_SETTINGS: Readonly<IMaggySettings> =
+  Object.freeze(schemaDefaults);
+
+/** The gettext domain of this extension's labels. */
+export const TRANSLATION_DOMAIN = 'maggy_jupyter';
+
+/** This extension's labels in `translator`'s language (untranslated without one). */
+export function translationBundle(
+  translator?: ITranslator | null
+): TranslationBundle {
+  return (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
+}
 
 export const PLUGIN_ID = 'maggy-jupyter:plugin';
 export const PANEL_ID = 'maggy-experiments';

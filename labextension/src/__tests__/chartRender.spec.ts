@@ -1,5 +1,11 @@
 import { TrialSeries } from '../series';
-import { boundsOf, Context2D, drawChart, IChartLine, niceTicks } from '../views/chartRender';
+import {
+  boundsOf,
+  Context2D,
+  drawChart,
+  IChartLine,
+  niceTicks
+} from '../views/chartRender';
 
 /** Counts drawing calls, standing in for a canvas context. */
 function recordingContext() {
@@ -46,7 +52,11 @@ function line(id: number, n: number): IChartLine {
 describe('drawChart', () => {
   it('draws nothing (and does not fail) without points', () => {
     const { ctx, calls } = recordingContext();
-    expect(drawChart(ctx, [], style)).toEqual({ lines: 0, points: 0, segments: 0 });
+    expect(drawChart(ctx, [], style)).toEqual({
+      lines: 0,
+      points: 0,
+      segments: 0
+    });
     expect(drawChart(ctx, [line(0, 0)], style).lines).toBe(0);
     expect(calls.lineTo).toBe(0);
   });

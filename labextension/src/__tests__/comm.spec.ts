@@ -1,13 +1,24 @@
 import { CONNECT_CODE, MaggyConnection } from '../comm';
 import { ExperimentsModel } from '../model';
-import { batch, EXP, FakeKernel, settle, snapshot, summary, trial } from './fixtures';
+import {
+  batch,
+  EXP,
+  FakeKernel,
+  settle,
+  snapshot,
+  summary,
+  trial
+} from './fixtures';
 
 const made: MaggyConnection[] = [];
 afterEach(() => made.splice(0).forEach(c => c.dispose())); // rejects pending requests, clears timers
 
 function connected(kernel = new FakeKernel()) {
   const model = new ExperimentsModel();
-  const connection = new MaggyConnection(model, { historyLimit: 7, requestTimeoutMs: 1000 });
+  const connection = new MaggyConnection(model, {
+    historyLimit: 7,
+    requestTimeoutMs: 1000
+  });
   made.push(connection);
   connection.setKernel(kernel.asKernel());
   return { model, connection, kernel };
@@ -21,14 +32,24 @@ describe('MaggyConnection', () => {
     const session = kernel.comms[0];
     expect(session.targetName).toBe('maggy');
     expect(session.opened).toEqual({ v: 1, type: 'hello' });
-    expect(session.sent[0]).toEqual({ v: 1, type: 'list', request_id: 'r1', limit: 7 });
+    expect(session.sent[0]).toEqual({
+      v: 1,
+      type: 'list',
+      request_id: 'r1',
+      limit: 7
+    });
     expect(model.status).toBe('connected');
   });
 
   it('sends stop requests and resolves them with the ack', async () => {
     const { connection, kernel } = connected();
     await settle();
-    kernel.replies.stop_trial = req => ({ v: 1, type: 'ack', request_id: req.request_id, ok: true });
+    kernel.replies.stop_trial = req => ({
+      v: 1,
+      type: 'ack',
+      request_id: req.request_id,
+      ok: true
+    });
     const ack = await connection.stopTrial(EXP, 3);
     expect(ack.ok).toBe(true);
     expect(kernel.comms[0].sent.at(-1)).toEqual({
@@ -49,14 +70,18 @@ describe('MaggyConnection', () => {
       request_id: req.request_id,
       reason: 'not running in this kernel'
     });
-    await expect(connection.stopExperiment(EXP)).rejects.toThrow('not running in this kernel');
+    await expect(connection.stopExperiment(EXP)).rejects.toThrow(
+      'not running in this kernel'
+    );
   });
 
   it('feeds stream comms opened by the kernel into the model, ignoring unknown payloads', async () => {
     const { model, kernel } = connected();
     await settle();
     const stream = kernel.openStream(snapshot(0, [], summary()));
-    stream.receive(batch(1, { started: [trial(0)], points: { '0': [[0, 0.5]] } }));
+    stream.receive(
+      batch(1, { started: [trial(0)], points: { '0': [[0, 0.5]] } })
+    );
     stream.receive({ v: 1, type: 'from-the-future', seq: 2 });
     stream.receive({ v: 9, type: 'batch', experiment_id: EXP, seq: 2 });
     const exp = model.experiments.get(EXP)!;
@@ -71,7 +96,9 @@ describe('MaggyConnection', () => {
     model.handle(batch(5, {})); // unknown experiment: the model needs a snapshot
     model.handle(batch(6, {}));
     const subs = kernel.comms[0].sent.filter(m => m.type === 'subscribe');
-    expect(subs).toEqual([{ v: 1, type: 'subscribe', request_id: 'r2', experiment_id: EXP }]);
+    expect(subs).toEqual([
+      { v: 1, type: 'subscribe', request_id: 'r2', experiment_id: EXP }
+    ]);
   });
 
   it('re-registers the target and closes its comms when the kernel changes', async () => {
@@ -86,6 +113,32 @@ describe('MaggyConnection', () => {
     expect(stream.isDisposed).toBe(true);
     expect(other.targets.has('maggy')).toBe(true);
     expect(other.comms[0].opened).toEqual({ v: 1, type: 'hello' });
+  });
+
+  it('drops a session comm still opening when the kernel changes', async () => {
+    // a slow kernel greets only after the panel moved on: that late hello once made the old
+    // kernel's comm the session again, so requests went to the kernel the panel left
+    const slow = new FakeKernel('slow');
+    slow.onOpen = () => undefined; // no hello yet
+    const { connection } = connected(slow);
+    await settle();
+    const opening = slow.comms[0];
+    const other = new FakeKernel('k2');
+    connection.setKernel(other.asKernel());
+    await settle();
+    expect(opening.isDisposed).toBe(true);
+    opening.receive({ v: 1, type: 'hello', protocol: 1 });
+    other.replies.stop_experiment = req => ({
+      v: 1,
+      type: 'ack',
+      request_id: req.request_id,
+      ok: true
+    });
+    await connection.stopExperiment(EXP);
+    expect(opening.sent).toEqual([]);
+    expect(other.comms[0].sent.at(-1)).toMatchObject({
+      type: 'stop_experiment'
+    });
   });
 
   it('reconnects after a kernel restart', async () => {

@@ -1,11 +1,18 @@
 import { Signal } from '@lumino/signaling';
 
 import type { IKernelLike } from '../comm';
-import { IBatch, IExperimentSnapshot, IExperimentSummary, IWireTrial } from '../protocol';
+import {
+  IBatch,
+  IExperimentSnapshot,
+  IExperimentSummary,
+  IWireTrial
+} from '../protocol';
 
 export const EXP = '20260101-000000-abcdef';
 
-export function summary(overrides: Partial<IExperimentSummary> = {}): IExperimentSummary {
+export function summary(
+  overrides: Partial<IExperimentSummary> = {}
+): IExperimentSummary {
   return {
     experiment_id: EXP,
     name: 'unit',
@@ -22,7 +29,10 @@ export function summary(overrides: Partial<IExperimentSummary> = {}): IExperimen
   };
 }
 
-export function trial(id: number, overrides: Partial<IWireTrial> = {}): IWireTrial {
+export function trial(
+  id: number,
+  overrides: Partial<IWireTrial> = {}
+): IWireTrial {
   return {
     trial_id: id,
     params: { lr: 0.1 },
@@ -35,7 +45,11 @@ export function trial(id: number, overrides: Partial<IWireTrial> = {}): IWireTri
   };
 }
 
-export function snapshot(seq = 0, trials: IWireTrial[] = [], s = summary()): IExperimentSnapshot {
+export function snapshot(
+  seq = 0,
+  trials: IWireTrial[] = [],
+  s = summary()
+): IExperimentSnapshot {
   return { v: 1, type: 'experiment', experiment: s, trials, seq };
 }
 
@@ -94,7 +108,12 @@ export class FakeKernel {
   comms: FakeComm[] = [];
   executed: string[] = [];
   replies: Record<string, (req: any) => unknown> = {
-    list: req => ({ v: 1, type: 'experiments', request_id: req.request_id, experiments: [] })
+    list: req => ({
+      v: 1,
+      type: 'experiments',
+      request_id: req.request_id,
+      experiments: []
+    })
   };
 
   createComm(target: string) {
@@ -132,7 +151,9 @@ export class FakeKernel {
   openStream(data: unknown): FakeComm {
     const comm = new FakeComm(this, 'maggy', `k${this.comms.length}`);
     this.comms.push(comm);
-    this.targets.get('maggy')!(comm, { content: { comm_id: comm.commId, data } });
+    this.targets.get('maggy')!(comm, {
+      content: { comm_id: comm.commId, data }
+    });
     return comm;
   }
   setStatus(status: string) {

@@ -1,7 +1,12 @@
+import { nullTranslator } from '@jupyterlab/translation';
+
+import schema from '../../schema/plugin.json';
 import { statusText } from '../format';
 import { ExperimentsModel, Need } from '../model';
 import { parseKernelMessage } from '../protocol';
 import { batch, EXP, snapshot, summary, trial } from './fixtures';
+
+const trans = nullTranslator.load('maggy_jupyter');
 
 function fed(): { model: ExperimentsModel; needs: Need[] } {
   const model = new ExperimentsModel();
@@ -16,15 +21,31 @@ const points = (model: ExperimentsModel, id: number) => {
 };
 
 describe('ExperimentsModel', () => {
+  it('starts with the memory bounds the settings schema defaults to', () => {
+    const model = new ExperimentsModel();
+    expect(model.maxPointsPerTrial).toBe(
+      schema.properties.maxPointsPerTrial.default
+    );
+    expect(model.maxLogLines).toBe(schema.properties.maxLogLines.default);
+    expect(new ExperimentsModel({ maxLogLines: 5 }).maxLogLines).toBe(5);
+  });
+
   it('folds a snapshot and then consecutive batches', () => {
     const { model } = fed();
     model.handle(snapshot(0));
-    model.handle(batch(1, { started: [trial(0), trial(1)], points: { '0': [[0, 0.1]] } }));
+    model.handle(
+      batch(1, { started: [trial(0), trial(1)], points: { '0': [[0, 0.1]] } })
+    );
     model.handle(
       batch(2, {
         points: { '0': [[1, 0.2]], '1': [[0, 0.5]] },
         logs: { '1': ['epoch 0'] },
-        finished: [trial(1, { state: 'FINISHED', metric: 0.5, end: 2 })]
+        finished: [trial(1, { state: 'FINISHED', metric: 0.5, end: 2 })],
+        summary: summary({
+          done: 1,
+          running: 1,
+          best: { trial_id: 1, metric: 0.5 }
+        })
       })
     );
     const exp = model.experiments.get(EXP)!;
@@ -38,7 +59,7 @@ describe('ExperimentsModel', () => {
     expect(exp.summary.done).toBe(1);
     expect(exp.summary.running).toBe(1);
     expect(exp.summary.best).toEqual({ trial_id: 1, metric: 0.5 });
-    expect(statusText(exp)).toBe('maggy: 1/4 trials, 1 running');
+    expect(statusText(exp, trans)).toBe('maggy: 1/4 trials, 1 running');
   });
 
   it('applies a coalesced batch holding a whole trial lifecycle', () => {
@@ -72,7 +93,17 @@ describe('ExperimentsModel', () => {
     expect(needs).toEqual([{ kind: 'experiment', experimentId: EXP }]);
     expect(model.experiments.get(EXP)!.synced).toBe(false);
     model.handle(batch(4, { points: { '0': [[6, 1]] } })); // still unsynced: not applied
-    model.handle(snapshot(4, [{ ...trial(0), history: [[5, 1], [6, 1]] }]));
+    model.handle(
+      snapshot(4, [
+        {
+          ...trial(0),
+          history: [
+            [5, 1],
+            [6, 1]
+          ]
+        }
+      ])
+    );
     model.handle(batch(4, { points: { '0': [[6, 1]] } })); // late duplicate
     model.handle(batch(5, { points: { '0': [[7, 2]] } }));
     expect(points(model, 0)).toEqual([
@@ -89,20 +120,44 @@ describe('ExperimentsModel', () => {
     expect(model.experiments.size).toBe(0);
   });
 
-  it('ends the experiment with its final status and the result best', () => {
+  it('ends the experiment with its final status and the kernel summary', () => {
     const { model } = fed();
     model.handle(snapshot(0, [trial(0)]));
     model.handle(
       batch(1, {
         finished: [trial(0, { state: 'FINISHED', metric: 0.9 })],
-        experiment_finished: { status: 'FINISHED', result: { best_id: 0, best_val: 0.9 } }
+        experiment_finished: {
+          status: 'FINISHED',
+          result: { best_id: 0, best_val: 0.9 }
+        },
+        summary: summary({
+          status: 'FINISHED',
+          live: false,
+          end: 200,
+          done: 1,
+          best: { trial_id: 0, metric: 0.9 }
+        })
       })
     );
     const exp = model.experiments.get(EXP)!;
     expect(exp.summary.live).toBe(false);
     expect(exp.summary.status).toBe('FINISHED');
+    expect(exp.summary.end).toBe(200);
     expect(exp.summary.best).toEqual({ trial_id: 0, metric: 0.9 });
-    expect(statusText(exp)).toBe('maggy: 1/4 trials, best 0.9');
+    expect(exp.result).toEqual({ best_id: 0, best_val: 0.9 });
+    expect(statusText(exp, trans)).toBe('maggy: 1/4 trials, best 0.9');
+  });
+
+  it('ends the experiment on experiment_finished even without a summary', () => {
+    const { model } = fed();
+    model.handle(snapshot(0, [trial(0)]));
+    model.handle(
+      batch(1, { experiment_finished: { status: 'STOPPED', result: null } })
+    );
+    const exp = model.experiments.get(EXP)!;
+    expect(exp.summary.live).toBe(false);
+    expect(exp.summary.status).toBe('STOPPED');
+    expect(statusText(exp, trans)).toBe('maggy: 0/4 trials, stopped');
   });
 
   it('lists running experiments first, selects the newest and subscribes to live ones', () => {
@@ -111,8 +166,18 @@ describe('ExperimentsModel', () => {
       v: 1,
       type: 'experiments',
       experiments: [
-        summary({ experiment_id: 'old', live: false, status: 'FINISHED', start: 50 }),
-        summary({ experiment_id: 'new', live: false, status: 'STOPPED', start: 90 }),
+        summary({
+          experiment_id: 'old',
+          live: false,
+          status: 'FINISHED',
+          start: 50
+        }),
+        summary({
+          experiment_id: 'new',
+          live: false,
+          status: 'STOPPED',
+          start: 90
+        }),
         summary({ experiment_id: EXP, start: 10 })
       ]
     });
@@ -123,7 +188,9 @@ describe('ExperimentsModel', () => {
 
   it('follows a newly started experiment and fetches a selected trial once', () => {
     const { model, needs } = fed();
-    model.handle(snapshot(0, [], summary({ experiment_id: 'done', live: false })));
+    model.handle(
+      snapshot(0, [], summary({ experiment_id: 'done', live: false }))
+    );
     model.select('done');
     model.handle(snapshot(0, [{ ...trial(2), num_logs: 3 }]));
     expect(model.selectedId).toBe(EXP);
@@ -157,37 +224,75 @@ describe('ExperimentsModel', () => {
     const { model } = fed();
     const listChanged = jest.fn();
     model.listChanged.connect(listChanged);
-    const msg = parseKernelMessage({ v: 1, type: 'gossip', experiment_id: EXP });
+    const msg = parseKernelMessage({
+      v: 1,
+      type: 'gossip',
+      experiment_id: EXP
+    });
     expect(msg).toBeNull();
     model.handle({ v: 1, type: 'ack', ok: true });
     expect(listChanged).not.toHaveBeenCalled();
     expect(model.experiments.size).toBe(0);
   });
 
-  it('uses the minimum as best when the direction is min', () => {
+  it('shows the best trial the kernel names, not one it picks from the trials', () => {
+    // ASHA: the engine ranks the top budget first, so trial 1 (budget 9) is the best even
+    // though trial 0 (budget 1) has the higher metric; the panel once named trial 0
     const { model } = fed();
-    model.handle(snapshot(0, [], summary({ direction: 'min' })));
+    model.handle(snapshot(0, [trial(0), trial(1)]));
     model.handle(
       batch(1, {
         finished: [
-          trial(0, { state: 'FINISHED', metric: 0.4 }),
-          trial(1, { state: 'FINISHED', metric: 0.2 }),
-          trial(2, { state: 'STOPPED', metric: 0.1 })
-        ]
+          trial(0, { state: 'FINISHED', metric: 0.9, budget: 1 }),
+          trial(1, { state: 'FINISHED', metric: 0.5, budget: 9 })
+        ],
+        summary: summary({ done: 2, best: { trial_id: 1, metric: 0.5 } })
       })
     );
-    expect(model.experiments.get(EXP)!.summary.best).toEqual({ trial_id: 1, metric: 0.2 });
+    const exp = model.experiments.get(EXP)!;
+    expect(exp.summary.best).toEqual({ trial_id: 1, metric: 0.5 });
+    expect(exp.summary.done).toBe(2);
+    // a batch that did not change the summary leaves it as the kernel last sent it
+    model.handle(batch(2, { points: { '0': [[3, 0.95]] } }));
+    expect(exp.summary.best).toEqual({ trial_id: 1, metric: 0.5 });
+  });
+
+  it("takes a stored experiment's summary from the list as sent", () => {
+    const { model } = fed();
+    const best = { trial_id: 3, metric: 0.25 };
+    model.handle({
+      v: 1,
+      type: 'experiments',
+      experiments: [summary({ live: false, status: 'FINISHED', done: 4, best })]
+    });
+    model.handle(
+      snapshot(
+        0,
+        [trial(0, { state: 'FINISHED', metric: 0.99 })],
+        summary({ live: false, status: 'FINISHED', done: 4, best })
+      )
+    );
+    expect(model.experiments.get(EXP)!.summary.best).toEqual(best);
+    expect(model.experiments.get(EXP)!.summary.done).toBe(4);
   });
 
   it('keeps 200 trials x 1,000 points at 10 batches a second cheap', () => {
     const { model } = fed();
-    model.handle(snapshot(0, [...Array(200).keys()].map(i => trial(i))));
+    model.handle(
+      snapshot(
+        0,
+        [...Array(200).keys()].map(i => trial(i))
+      )
+    );
     const started = performance.now();
     for (let seq = 1; seq <= 100; seq++) {
       // 100 batches of 10 points per trial: 1,000 points per trial, 200,000 in all
       const pts: Record<string, [number, number][]> = {};
       for (let t = 0; t < 200; t++) {
-        pts[String(t)] = [...Array(10).keys()].map(k => [seq * 10 + k, Math.random()]);
+        pts[String(t)] = [...Array(10).keys()].map(k => [
+          seq * 10 + k,
+          Math.random()
+        ]);
       }
       model.handle(batch(seq, { points: pts }));
     }

@@ -1,15 +1,66 @@
-import { parseKernelMessage, requests } from '../protocol';
-import { batch, EXP, snapshot, trial } from './fixtures';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+
+import {
+  HELLO,
+  parseKernelMessage,
+  PROTOCOL_VERSION,
+  requests
+} from '../protocol';
+import { batch, EXP, snapshot, summary, trial } from './fixtures';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf-8');
+
+describe('PROTOCOL_VERSION', () => {
+  it("is the kernel bridge's version and the one docs/protocol.md specifies", () => {
+    const wire = read('maggy_jupyter/comm_bridge/wire.py');
+    const kernel = /^PROTOCOL_VERSION = (\d+)$/m.exec(wire);
+    expect(kernel).not.toBeNull();
+    expect(Number(kernel![1])).toBe(PROTOCOL_VERSION);
+    const spec =
+      /^## Kernel <-> frontend \(comm target `maggy`, version (\d+)\)$/m.exec(
+        read('docs/protocol.md')
+      );
+    expect(spec).not.toBeNull();
+    expect(Number(spec![1])).toBe(PROTOCOL_VERSION);
+  });
+
+  it('is what every request and the hello carry', () => {
+    expect(HELLO.v).toBe(PROTOCOL_VERSION);
+    expect(requests.list('r').v).toBe(PROTOCOL_VERSION);
+    expect(requests.stopExperiment('r', EXP).v).toBe(PROTOCOL_VERSION);
+  });
+});
 
 describe('parseKernelMessage', () => {
   it('accepts every message type of version 1', () => {
-    expect(parseKernelMessage({ v: 1, type: 'hello', protocol: 1 })?.type).toBe('hello');
-    expect(parseKernelMessage(snapshot(0, [trial(0)]))?.type).toBe('experiment');
-    expect(parseKernelMessage(batch(1, { started: [trial(0)] }))?.type).toBe('batch');
-    expect(parseKernelMessage({ v: 1, type: 'ack', ok: true })?.type).toBe('ack');
-    expect(parseKernelMessage({ v: 1, type: 'error', reason: 'x' })?.type).toBe('error');
+    expect(parseKernelMessage({ v: 1, type: 'hello', protocol: 1 })?.type).toBe(
+      'hello'
+    );
+    expect(parseKernelMessage(snapshot(0, [trial(0)]))?.type).toBe(
+      'experiment'
+    );
+    expect(parseKernelMessage(batch(1, { started: [trial(0)] }))?.type).toBe(
+      'batch'
+    );
+    expect(parseKernelMessage(batch(2, { summary: summary() }))?.type).toBe(
+      'batch'
+    );
+    expect(parseKernelMessage({ v: 1, type: 'ack', ok: true })?.type).toBe(
+      'ack'
+    );
+    expect(parseKernelMessage({ v: 1, type: 'error', reason: 'x' })?.type).toBe(
+      'error'
+    );
     expect(
-      parseKernelMessage({ v: 1, type: 'trial', experiment_id: EXP, trial: trial(1), seq: 0 })
+      parseKernelMessage({
+        v: 1,
+        type: 'trial',
+        experiment_id: EXP,
+        trial: trial(1),
+        seq: 0
+      })
     ).not.toBeNull();
   });
 
@@ -21,8 +72,18 @@ describe('parseKernelMessage', () => {
     ['no version', { type: 'hello', protocol: 1 }],
     ['an unknown type', { v: 1, type: 'telemetry', anything: 1 }],
     ['a batch without seq', { v: 1, type: 'batch', experiment_id: EXP }],
-    ['a batch with a bad trial', batch(1, { started: [{ trial_id: 'x' } as any] })],
-    ['a snapshot without trials', { v: 1, type: 'experiment', experiment: {}, seq: 0 }],
+    [
+      'a batch with a bad trial',
+      batch(1, { started: [{ trial_id: 'x' } as any] })
+    ],
+    [
+      'a batch with a bad summary',
+      batch(1, { summary: { best: null } as any })
+    ],
+    [
+      'a snapshot without trials',
+      { v: 1, type: 'experiment', experiment: {}, seq: 0 }
+    ],
     ['an ack without ok', { v: 1, type: 'ack' }]
   ])('drops %s', (_, data) => {
     expect(parseKernelMessage(data)).toBeNull();
@@ -47,7 +108,12 @@ describe('request builders', () => {
   });
 
   it('build the read requests', () => {
-    expect(requests.list('r', 10)).toEqual({ v: 1, type: 'list', request_id: 'r', limit: 10 });
+    expect(requests.list('r', 10)).toEqual({
+      v: 1,
+      type: 'list',
+      request_id: 'r',
+      limit: 10
+    });
     expect(requests.list('r')).toEqual({ v: 1, type: 'list', request_id: 'r' });
     expect(requests.subscribe('r', EXP)).toEqual({
       v: 1,

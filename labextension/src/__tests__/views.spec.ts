@@ -1,9 +1,15 @@
+import {
+  ITranslator,
+  nullTranslator,
+  TranslationBundle
+} from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { MaggyConnection } from '../comm';
 import { ExperimentsModel } from '../model';
 import { ExperimentHeader } from '../views/experimentHeader';
 import { ExperimentList } from '../views/experimentList';
+import { LazyView } from '../views/lazyView';
 import { TrialTable } from '../views/trialTable';
 import { batch, EXP, snapshot, summary, trial } from './fixtures';
 
@@ -14,11 +20,14 @@ function setup() {
   const actions = new MaggyConnection(model) as jest.Mocked<MaggyConnection>;
   actions.stopTrial.mockResolvedValue({ v: 1, type: 'ack', ok: true });
   actions.stopExperiment.mockResolvedValue({ v: 1, type: 'ack', ok: true });
-  model.handle(snapshot(0, [trial(0, { params: { lr: 0.01, units: 32 } }), trial(1)]));
+  model.handle(
+    snapshot(0, [trial(0, { params: { lr: 0.01, units: 32 } }), trial(1)])
+  );
   model.handle(
     batch(1, {
       points: { '0': [[4, 0.75]] },
-      finished: [trial(1, { state: 'EARLY_STOPPED', metric: 0.2 })]
+      finished: [trial(1, { state: 'EARLY_STOPPED', metric: 0.2 })],
+      summary: summary({ done: 1, running: 1 })
     })
   );
   return { model, actions };
@@ -34,8 +43,13 @@ describe('TrialTable', () => {
     const { model, actions } = setup();
     const table = attached(new TrialTable(model, actions));
     table.render();
-    const rows = [...table.node.querySelectorAll<HTMLTableRowElement>('tbody tr')];
-    expect(rows.map(r => r.dataset.state)).toEqual(['RUNNING', 'EARLY_STOPPED']);
+    const rows = [
+      ...table.node.querySelectorAll<HTMLTableRowElement>('tbody tr')
+    ];
+    expect(rows.map(r => r.dataset.state)).toEqual([
+      'RUNNING',
+      'EARLY_STOPPED'
+    ]);
     expect(rows[0].cells[3].textContent).toBe('0.75');
     expect(rows[0].cells[4].textContent).toBe('4');
     expect(rows[0].cells[6].textContent).toBe('lr=0.01, units=32');
@@ -47,7 +61,9 @@ describe('TrialTable', () => {
     const { model, actions } = setup();
     const table = attached(new TrialTable(model, actions));
     table.render();
-    table.node.querySelector<HTMLButtonElement>('tr[data-trial-id="0"] button')!.click();
+    table.node
+      .querySelector<HTMLButtonElement>('tr[data-trial-id="0"] button')!
+      .click();
     expect(actions.stopTrial).toHaveBeenCalledWith(EXP, 0);
     expect(model.selectedTrialId).toBeNull();
     table.node.querySelector<HTMLElement>('tr[data-trial-id="1"]')!.click();
@@ -65,12 +81,103 @@ describe('ExperimentHeader', () => {
     model.handle(
       batch(2, {
         finished: [trial(0, { state: 'FINISHED', metric: 0.8 })],
-        experiment_finished: { status: 'FINISHED', result: { best_id: 0, best_val: 0.8 } }
+        experiment_finished: {
+          status: 'FINISHED',
+          result: { best_id: 0, best_val: 0.8 }
+        },
+        summary: summary({
+          status: 'FINISHED',
+          live: false,
+          done: 2,
+          best: { trial_id: 0, metric: 0.8 }
+        })
       })
     );
     header.render();
-    expect(header.node.querySelector('.maggy-Header-best')!.textContent).toBe('best 0.8 (trial 0)');
+    const best = header.node.querySelector<HTMLElement>('.maggy-Header-best')!;
+    expect(best.textContent).toBe('best 0.8 (trial 0)');
+    expect(best.dataset.bestTrial).toBe('0');
+    expect(
+      header.node.querySelector('.maggy-Header-progress')!.textContent
+    ).toBe('2/4 trials · direction max');
     expect(header.node.querySelector('button')!.hidden).toBe(true);
+  });
+});
+
+describe('LazyView', () => {
+  class Counting extends LazyView {
+    renders = 0;
+    render(): void {
+      this.renders += 1;
+    }
+  }
+
+  afterEach(() => jest.useRealTimers());
+
+  it('renders once per frame however many changes came, at most once per minInterval', () => {
+    jest.useFakeTimers();
+    const view = attached(new Counting());
+    jest.advanceTimersByTime(50);
+    const first = view.renders;
+    expect(first).toBe(1); // the attach
+    view.minInterval = 100; // e.g. a chart at 10 redraws a second
+    for (let ms = 0; ms < 1000; ms += 5) {
+      view.markDirty();
+      view.markDirty();
+      jest.advanceTimersByTime(5);
+    }
+    jest.advanceTimersByTime(200);
+    expect(view.renders - first).toBeGreaterThanOrEqual(8);
+    expect(view.renders - first).toBeLessThanOrEqual(11);
+    view.dispose();
+  });
+
+  it('does not render while hidden, and catches up when shown', () => {
+    jest.useFakeTimers();
+    const view = attached(new Counting());
+    jest.advanceTimersByTime(50);
+    view.hide();
+    view.markDirty();
+    jest.advanceTimersByTime(500);
+    expect(view.renders).toBe(1);
+    view.show();
+    expect(view.renders).toBe(2);
+    view.dispose();
+  });
+});
+
+describe('translation', () => {
+  // a "language" that upper-cases every label, to see which texts go through the translator
+  const base = nullTranslator.load('maggy_jupyter');
+  const shouting: ITranslator = {
+    languageCode: 'xx',
+    load: () =>
+      Object.assign(Object.create(base), {
+        __: (msgid: string, ...args: any[]) =>
+          base.__(msgid.toUpperCase(), ...args)
+      }) as TranslationBundle
+  };
+
+  it('labels the views through the ITranslator they are given', () => {
+    const { model, actions } = setup();
+    const header = attached(new ExperimentHeader(model, actions, shouting));
+    header.render();
+    expect(header.node.querySelector('button')!.textContent).toBe(
+      'STOP EXPERIMENT'
+    );
+    expect(
+      header.node.querySelector('.maggy-Header-progress')!.textContent
+    ).toBe('1/4 TRIALS · 1 RUNNING · DIRECTION max');
+    const table = attached(new TrialTable(model, actions, shouting));
+    table.render();
+    const columns = [...table.node.querySelectorAll('th')].map(
+      th => th.textContent
+    );
+    expect(columns).toEqual(['', '#', 'STATE', 'METRIC', 'STEP', '', 'PARAMS']);
+    const states = [...table.node.querySelectorAll('tbody tr')].map(
+      row => (row as HTMLTableRowElement).cells[2].textContent
+    );
+    expect(states).toEqual(['RUNNING', 'EARLY-STOPPED']);
   });
 });
 
@@ -80,7 +187,14 @@ describe('ExperimentList', () => {
     model.handle({
       v: 1,
       type: 'experiments',
-      experiments: [summary({ experiment_id: 'old', name: 'older', live: false, status: 'FINISHED' })]
+      experiments: [
+        summary({
+          experiment_id: 'old',
+          name: 'older',
+          live: false,
+          status: 'FINISHED'
+        })
+      ]
     });
     const list = attached(new ExperimentList(model));
     list.render();
@@ -93,86 +207,156 @@ describe('ExperimentList', () => {
 });
 
 describe('ExperimentHeader failure', () => {
-  const WORKER_TRACEBACK = [
+  // the kernel's first_error: already the tail, maggy's frames already removed
+  const TAIL = [
     'Traceback (most recent call last):',
-    '  File "/x/maggy/worker/invoke.py", line 45, in call_training_function',
-    '    return fn(**kwargs)',
     '  File "<ipython-input-2>", line 3, in train',
     "    raise ValueError('bad')",
     'ValueError: bad'
   ].join('\n');
 
-  it('shows why every trial failed with the first error, maggy frames left out', () => {
-    const model = new ExperimentsModel();
+  function header(model: ExperimentsModel): ExperimentHeader {
     const actions = new MaggyConnection(model) as jest.Mocked<MaggyConnection>;
+    const view = attached(new ExperimentHeader(model, actions));
+    view.render();
+    return view;
+  }
+
+  it("shows the kernel's warning, then its failure, with the first error as sent", () => {
+    const model = new ExperimentsModel();
     model.handle(snapshot(0, [trial(0), trial(1)], summary({ num_trials: 2 })));
-    const header = attached(new ExperimentHeader(model, actions));
-    header.render();
-    const box = header.node.querySelector<HTMLElement>('.maggy-Header-failure')!;
+    const view = header(model);
+    const box = view.node.querySelector<HTMLElement>('.maggy-Header-failure')!;
     expect(box.hidden).toBe(true);
+    const warning = 'every trial so far failed (1)';
     model.handle(
       batch(1, {
-        finished: [trial(1, { state: 'ERROR', end: 5, error: WORKER_TRACEBACK })]
+        finished: [
+          trial(1, { state: 'ERROR', end: 5, error: 'long traceback' })
+        ],
+        summary: summary({
+          num_trials: 2,
+          done: 1,
+          running: 1,
+          warning,
+          first_error: { trial_id: 1, text: TAIL }
+        })
       })
     );
-    header.render();
+    view.render();
     expect(box.hidden).toBe(false);
     expect(box.dataset.failed).toBe('false');
-    expect(box.textContent).toContain('warning: every trial so far failed (1)');
-    const failure = 'all 2 trials failed; first error (trial 1): ValueError: bad';
+    expect(box.textContent).toContain(`warning: ${warning}`);
+    expect(box.querySelector('pre')!.textContent).toBe(`trial 1:\n${TAIL}`);
+    const failure =
+      'all 2 trials failed; first error (trial 1): ValueError: bad';
     model.handle(
       batch(2, {
-        finished: [trial(0, { state: 'ERROR', end: 6, error: WORKER_TRACEBACK })],
-        experiment_finished: { status: 'FAILED', result: { status: 'FAILED', failure } }
+        finished: [
+          trial(0, { state: 'ERROR', end: 6, error: 'long traceback' })
+        ],
+        experiment_finished: {
+          status: 'FAILED',
+          result: { status: 'FAILED', failure }
+        },
+        summary: summary({
+          num_trials: 2,
+          status: 'FAILED',
+          live: false,
+          done: 2,
+          failure,
+          first_error: { trial_id: 1, text: TAIL }
+        })
       })
     );
-    header.render();
+    view.render();
     expect(box.dataset.failed).toBe('true');
-    expect(box.querySelector('.maggy-Header-failureText')!.textContent).toBe(`failed: ${failure}`);
-    const shown = box.querySelector('pre')!.textContent!;
-    expect(shown).toContain('trial 1:\n');
-    expect(shown).toContain('  File "<ipython-input-2>", line 3, in train\n');
-    expect(shown).not.toContain('maggy/worker');
-    expect(header.node.querySelector('.maggy-Badge')!.className).toContain('maggy-Badge-failed');
+    expect(box.querySelector('.maggy-Header-failureText')!.textContent).toBe(
+      `failed: ${failure}`
+    );
+    expect(box.querySelector('pre')!.textContent).toBe(`trial 1:\n${TAIL}`);
+    expect(view.node.querySelector('.maggy-Badge')!.className).toContain(
+      'maggy-Badge-failed'
+    );
+  });
+
+  it('warns only when the kernel does, whatever the trials look like', () => {
+    // every ended trial failed, but the kernel sent no warning: the panel once computed
+    // "every trial so far failed" itself and could disagree with the notebook's views
+    const model = new ExperimentsModel();
+    model.handle(
+      snapshot(
+        0,
+        [trial(0, { state: 'ERROR', end: 5, error: TAIL })],
+        summary({ done: 1 })
+      )
+    );
+    const view = header(model);
+    expect(
+      view.node.querySelector<HTMLElement>('.maggy-Header-failure')!.hidden
+    ).toBe(true);
   });
 
   it('says nothing for a stopped experiment whose only ended trial failed', () => {
     const model = new ExperimentsModel();
-    const actions = new MaggyConnection(model) as jest.Mocked<MaggyConnection>;
     model.handle(snapshot(0, [trial(0), trial(1)], summary({ num_trials: 2 })));
     model.handle(
       batch(1, {
         finished: [
-          trial(0, { state: 'ERROR', end: 5, error: WORKER_TRACEBACK }),
+          trial(0, { state: 'ERROR', end: 5, error: TAIL }),
           trial(1, { state: 'STOPPED', end: 6 })
         ],
-        experiment_finished: { status: 'STOPPED', result: { status: 'STOPPED', failure: null } }
+        experiment_finished: {
+          status: 'STOPPED',
+          result: { status: 'STOPPED', failure: null }
+        },
+        summary: summary({
+          num_trials: 2,
+          status: 'STOPPED',
+          live: false,
+          done: 2
+        })
       })
     );
-    const header = attached(new ExperimentHeader(model, actions));
-    header.render();
-    expect(header.node.querySelector<HTMLElement>('.maggy-Header-failure')!.hidden).toBe(true);
+    const view = header(model);
+    expect(
+      view.node.querySelector<HTMLElement>('.maggy-Header-failure')!.hidden
+    ).toBe(true);
   });
 
   it('shows a stored FAILED experiment with the reason from its summary', () => {
     const model = new ExperimentsModel();
-    const actions = new MaggyConnection(model) as jest.Mocked<MaggyConnection>;
     const failure = 'the only trial failed (trial 0): ValueError: bad';
     model.handle(
       snapshot(
         0,
-        [trial(0, { state: 'ERROR', end: 5, error: WORKER_TRACEBACK })],
-        summary({ live: false, status: 'FAILED', failure })
+        [trial(0, { state: 'ERROR', end: 5, error: 'long traceback' })],
+        summary({
+          live: false,
+          status: 'FAILED',
+          failure,
+          first_error: { trial_id: 0, text: TAIL }
+        })
       )
     );
     model.select(EXP);
-    const header = attached(new ExperimentHeader(model, actions));
-    header.render();
-    const box = header.node.querySelector<HTMLElement>('.maggy-Header-failure')!;
+    const box = header(model).node.querySelector<HTMLElement>(
+      '.maggy-Header-failure'
+    )!;
     expect(box.textContent).toContain(`failed: ${failure}`);
-    expect(box.querySelector('pre')!.textContent).toBe(
-      'trial 0:\nTraceback (most recent call last):\n  File "<ipython-input-2>", line 3, in train\n' +
-        "    raise ValueError('bad')\nValueError: bad"
+    expect(box.querySelector('pre')!.textContent).toBe(`trial 0:\n${TAIL}`);
+  });
+
+  it('shows a FAILED experiment without a first error without the error box', () => {
+    const model = new ExperimentsModel();
+    model.handle(
+      snapshot(0, [], summary({ live: false, status: 'FAILED', failure: null }))
     );
+    model.select(EXP);
+    const box = header(model).node.querySelector<HTMLElement>(
+      '.maggy-Header-failure'
+    )!;
+    expect(box.textContent).toBe('failed: the experiment failed');
+    expect(box.querySelector('pre')!.hidden).toBe(true);
   });
 });

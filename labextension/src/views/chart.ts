@@ -1,82 +1,63 @@
-import { Message } from '@lumino/messaging';
-import { Widget } from '@lumino/widgets';
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 
 import { ExperimentsModel } from '../model';
+import { DEFAULT_SETTINGS, translationBundle } from '../tokens';
 import { colorFor, drawChart, IChartLine } from './chartRender';
+import { el, LazyView } from './lazyView';
 
 /**
  * The live chart of the selected experiment: one line per trial, metric against step.
  *
  * Redraws only when something changed (data, selection, size, theme) and then on the next
- * animation frame, at most `refreshRate` times a second, so a 10 Hz stream of batches costs at
- * most one draw per batch and a hidden panel costs nothing. After each draw the host element
- * carries `data-lines`, `data-points` (drawn) and `data-received` (points received), which the
- * browser tests read.
+ * animation frame, at most `refreshRate` times a second (LazyView), so a 10 Hz stream of
+ * batches costs at most one draw per batch and a hidden panel costs nothing. After each draw
+ * the host element carries `data-lines`, `data-points` (drawn) and `data-received` (points
+ * received), which the browser tests read.
  */
-export class ChartView extends Widget {
-  constructor(model: ExperimentsModel, refreshRate = 10) {
+export class ChartView extends LazyView {
+  constructor(
+    model: ExperimentsModel,
+    refreshRate = DEFAULT_SETTINGS.refreshRate,
+    translator?: ITranslator
+  ) {
     super();
     this.addClass('maggy-Chart');
     this._model = model;
+    this._trans = translationBundle(translator);
     this.refreshRate = refreshRate;
     this._canvas = document.createElement('canvas');
-    this._empty = document.createElement('div');
-    this._empty.className = 'maggy-Chart-empty';
+    this._empty = el('div', 'maggy-Chart-empty');
     this.node.append(this._canvas, this._empty);
-    model.experimentChanged.connect((_, id) => {
-      if (id === model.selectedId) {
-        this.markDirty();
-      }
-    });
-    model.selectionChanged.connect(() => this.markDirty());
+    this.followSelected(model);
     if (typeof ResizeObserver !== 'undefined') {
       this._resize = new ResizeObserver(() => this.markDirty());
       this._resize.observe(this.node);
     }
     // a theme switch changes the CSS variables the axes are drawn with
     this._theme = new MutationObserver(() => this.markDirty());
-    this._theme.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-name'] });
+    this._theme.observe(document.body, {
+      attributes: true,
+      attributeFilter: ['data-jp-theme-name']
+    });
   }
 
   /** Most draws per second. */
-  refreshRate: number;
+  get refreshRate(): number {
+    return this._refreshRate;
+  }
+  set refreshRate(rate: number) {
+    this._refreshRate = rate;
+    this.minInterval = 1000 / Math.max(1, rate);
+  }
 
   dispose(): void {
     this._resize?.disconnect();
     this._theme.disconnect();
-    if (this._frame !== 0) {
-      cancelAnimationFrame(this._frame);
-    }
     super.dispose();
   }
 
-  markDirty(): void {
-    this._dirty = true;
-    if (this._frame === 0 && this.isVisible) {
-      this._frame = requestAnimationFrame(this._onFrame);
-    }
-  }
-
-  protected onAfterShow(msg: Message): void {
-    this.markDirty();
-  }
-
-  private _onFrame = (time: number): void => {
-    this._frame = 0;
-    if (!this._dirty || !this.isVisible) {
-      return;
-    }
-    if (time - this._lastDraw < 1000 / Math.max(1, this.refreshRate)) {
-      this._frame = requestAnimationFrame(this._onFrame);
-      return;
-    }
-    this._lastDraw = time;
-    this._dirty = false;
-    this.draw();
-  };
-
   /** Draw now (normally called from the animation frame). */
-  draw(): void {
+  render(): void {
     const exp = this._model.selected;
     this.node.hidden = exp === null; // before measuring: a hidden node has no size
     const lines: IChartLine[] = [];
@@ -115,15 +96,16 @@ export class ChartView extends Widget {
     this.node.dataset.points = String(stats.points);
     this.node.dataset.received = String(received);
     this._empty.textContent =
-      exp === null ? '' : stats.points === 0 ? 'No metric points yet' : '';
+      exp !== null && stats.points === 0
+        ? this._trans.__('No metric points yet')
+        : '';
   }
 
   private _model: ExperimentsModel;
+  private _trans: TranslationBundle;
+  private _refreshRate = DEFAULT_SETTINGS.refreshRate;
   private _canvas: HTMLCanvasElement;
   private _empty: HTMLDivElement;
   private _resize: ResizeObserver | null = null;
   private _theme: MutationObserver;
-  private _dirty = true;
-  private _frame = 0;
-  private _lastDraw = -Infinity;
 }

@@ -70,7 +70,8 @@ export const PALETTE = [
   '#bab0ac'
 ];
 
-export const colorFor = (trialId: number): string => PALETTE[trialId % PALETTE.length];
+export const colorFor = (trialId: number): string =>
+  PALETTE[trialId % PALETTE.length];
 
 const MARGIN = { left: 48, right: 8, top: 8, bottom: 20 };
 
@@ -106,7 +107,11 @@ export function boundsOf(lines: IChartLine[]): IBounds | null {
   return { x0, x1, y0: y0 - pad, y1: y1 + pad };
 }
 
-export function drawChart(ctx: Context2D, lines: IChartLine[], style: IChartStyle): IDrawStats {
+export function drawChart(
+  ctx: Context2D,
+  lines: IChartLine[],
+  style: IChartStyle
+): IDrawStats {
   const { width, height } = style;
   ctx.clearRect(0, 0, width, height);
   const stats: IDrawStats = { lines: 0, points: 0, segments: 0 };
@@ -124,7 +129,8 @@ export function drawChart(ctx: Context2D, lines: IChartLine[], style: IChartStyl
 
   // the highlighted line last, so it is on top
   const ordered = [...lines].sort(
-    (a, b) => Number(a.id === style.highlight) - Number(b.id === style.highlight)
+    (a, b) =>
+      Number(a.id === style.highlight) - Number(b.id === style.highlight)
   );
   for (const line of ordered) {
     if (line.series.length === 0) {
@@ -134,7 +140,11 @@ export function drawChart(ctx: Context2D, lines: IChartLine[], style: IChartStyl
     ctx.strokeStyle = line.color;
     ctx.lineWidth = selected ? 2.5 : 1.25;
     ctx.globalAlpha =
-      style.highlight !== null && !selected ? 0.2 : line.running || selected ? 1 : 0.6;
+      style.highlight !== null && !selected
+        ? 0.2
+        : line.running || selected
+          ? 1
+          : 0.6;
     ctx.beginPath();
     stats.segments += traceLine(ctx, line.series, toX, toY);
     ctx.stroke();
@@ -203,7 +213,10 @@ function traceLine(
   }
   if (segments === 0 && n > 0) {
     // a single column (e.g. one point so far): a short tick, or nothing would show
-    ctx.lineTo(Math.round(toX(steps[0] ?? tail![0])) + 3, toY(values[0] ?? tail![1]));
+    ctx.lineTo(
+      Math.round(toX(steps[0] ?? tail![0])) + 3,
+      toY(values[0] ?? tail![1])
+    );
     segments = 1;
   }
   return Math.max(0, segments);
@@ -213,7 +226,8 @@ function traceLine(
 export function niceTicks(lo: number, hi: number, count = 4): number[] {
   const raw = (hi - lo) / Math.max(1, count);
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 5, 10].map(m => m * power).find(s => s >= raw) ?? 10 * power;
+  const step =
+    [1, 2, 5, 10].map(m => m * power).find(s => s >= raw) ?? 10 * power;
   const ticks: number[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
     ticks.push(Number(v.toPrecision(12))); // no 0.30000000000000004 labels
@@ -228,7 +242,8 @@ function drawAxes(
   plotW: number,
   plotH: number
 ): void {
-  const toY = (v: number) => MARGIN.top + plotH - ((v - b.y0) / (b.y1 - b.y0)) * plotH;
+  const toY = (v: number) =>
+    MARGIN.top + plotH - ((v - b.y0) / (b.y1 - b.y0)) * plotH;
   const ticks = niceTicks(b.y0, b.y1);
   ctx.save();
   ctx.strokeStyle = style.gridColor;
@@ -252,6 +267,10 @@ function drawAxes(
   ctx.textAlign = 'left';
   ctx.fillText(formatNumber(b.x0), MARGIN.left, MARGIN.top + plotH + 4);
   ctx.textAlign = 'right';
-  ctx.fillText(`step ${formatNumber(b.x1)}`, MARGIN.left + plotW, MARGIN.top + plotH + 4);
+  ctx.fillText(
+    `step ${formatNumber(b.x1)}`,
+    MARGIN.left + plotW,
+    MARGIN.top + plotH + 4
+  );
   ctx.restore();
 }

@@ -1,7 +1,9 @@
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
+
 import { failureOf } from '../failure';
-import { formatNumber } from '../format';
+import { formatNumber, statusLabel } from '../format';
 import { ExperimentsModel } from '../model';
-import { IMaggyActions } from '../tokens';
+import { IMaggyActions, translationBundle } from '../tokens';
 import { el, LazyView } from './lazyView';
 
 /**
@@ -10,22 +12,34 @@ import { el, LazyView } from './lazyView';
  * traceback lines (no click needed: when every trial failed, that error is the news).
  */
 export class ExperimentHeader extends LazyView {
-  constructor(model: ExperimentsModel, actions: IMaggyActions) {
+  constructor(
+    model: ExperimentsModel,
+    actions: IMaggyActions,
+    translator?: ITranslator
+  ) {
     super();
     this.addClass('maggy-Header');
     this._model = model;
-    this._stop.title = 'Stop the experiment: start no more trials and stop the running ones';
+    const trans = (this._trans = translationBundle(translator));
+    this._stop = el(
+      'button',
+      'maggy-StopButton jp-mod-styled jp-mod-warn',
+      trans.__('Stop experiment')
+    );
+    this._stop.title = trans.__(
+      'Stop the experiment: start no more trials and stop the running ones'
+    );
     this._stop.addEventListener('click', () => {
       const id = this._model.selectedId;
       if (id === null) {
         return;
       }
       this._stop.disabled = true;
-      this._stop.textContent = 'Stopping…';
+      this._stop.textContent = trans.__('Stopping…');
       actions.stopExperiment(id).catch(err => {
         this._stop.disabled = false;
-        this._stop.textContent = 'Stop experiment';
-        this._stop.title = `Could not stop: ${err.message ?? err}`;
+        this._stop.textContent = trans.__('Stop experiment');
+        this._stop.title = trans.__('Could not stop: %1', err.message ?? err);
       });
     });
     const top = el('div', 'maggy-Header-top');
@@ -34,12 +48,7 @@ export class ExperimentHeader extends LazyView {
     bottom.append(this._best, this._stop);
     this._failure.append(this._failureText, this._firstError);
     this.node.append(top, this._progress, bottom, this._failure);
-    model.experimentChanged.connect((_, id) => {
-      if (id === model.selectedId) {
-        this.markDirty();
-      }
-    });
-    model.selectionChanged.connect(() => this.markDirty());
+    this.followSelected(model);
   }
 
   render(): void {
@@ -49,40 +58,46 @@ export class ExperimentHeader extends LazyView {
       return;
     }
     const s = exp.summary;
+    const trans = this._trans;
     this._name.textContent = s.name;
     this._name.title = s.experiment_id;
-    this._status.textContent = s.status.toLowerCase();
+    this._status.textContent = statusLabel(s.status, trans);
     this._status.className = `maggy-Badge maggy-Badge-${s.status.toLowerCase()}`;
     this.node.dataset.status = s.status;
-    const parts = [`${s.done ?? 0}/${s.num_trials} trials`];
+    const parts = [trans.__('%1/%2 trials', s.done ?? 0, s.num_trials)];
     if (s.live) {
-      parts.push(`${s.running ?? 0} running`);
+      parts.push(trans.__('%1 running', s.running ?? 0));
     }
-    parts.push(`direction ${s.direction}`);
+    parts.push(trans.__('direction %1', s.direction));
     this._progress.textContent = parts.join(' · ');
     this._best.textContent = s.best
-      ? `best ${formatNumber(s.best.metric)} (trial ${s.best.trial_id})`
-      : 'no finished trial yet';
+      ? trans.__(
+          'best %1 (trial %2)',
+          formatNumber(s.best.metric),
+          s.best.trial_id
+        )
+      : trans.__('no finished trial yet');
     this._best.dataset.bestTrial = s.best ? String(s.best.trial_id) : '';
-    const failure = failureOf(exp);
+    const failure = failureOf(s, trans);
     this._failure.hidden = failure === null;
     this._failure.dataset.failed = String(failure?.failed ?? false);
     this._failureText.textContent = failure
-      ? `${failure.failed ? 'failed' : 'warning'}: ${failure.text}`
+      ? `${failure.failed ? trans.__('failed:') : trans.__('warning:')} ${failure.text}`
       : '';
     this._firstError.textContent = failure?.firstError ?? '';
     this._firstError.hidden = !failure?.firstError;
     this._stop.hidden = !s.live;
     if (!s.live) {
       this._stop.disabled = false;
-      this._stop.textContent = 'Stop experiment';
+      this._stop.textContent = trans.__('Stop experiment');
     }
   }
 
   private _model: ExperimentsModel;
   private _name = el('span', 'maggy-Header-name');
   private _status = el('span', 'maggy-Badge');
-  private _stop = el('button', 'maggy-StopButton jp-mod-styled jp-mod-warn', 'Stop experiment');
+  private _trans: TranslationBundle;
+  private _stop: HTMLButtonElement;
   private _progress = el('div', 'maggy-Header-progress');
   private _best = el('div', 'maggy-Header-best');
   private _failure = el('div', 'maggy-Header-failure');

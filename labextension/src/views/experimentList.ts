@@ -1,6 +1,9 @@
-import { formatNumber } from '../format';
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
+
+import { formatNumber, statusLabel } from '../format';
 import { ExperimentsModel } from '../model';
 import { IExperimentSummary } from '../protocol';
+import { translationBundle } from '../tokens';
 import { el, LazyView } from './lazyView';
 
 /**
@@ -8,14 +11,22 @@ import { el, LazyView } from './lazyView';
  * row: name, status, trials done/total (and running), best metric. Clicking selects it.
  */
 export class ExperimentList extends LazyView {
-  constructor(model: ExperimentsModel) {
+  constructor(model: ExperimentsModel, translator?: ITranslator) {
     super();
     this.addClass('maggy-ExperimentList');
     this._model = model;
+    this._trans = translationBundle(translator);
+    this._empty = el(
+      'div',
+      'maggy-ExperimentList-empty',
+      this._trans.__(
+        'No experiments yet. Run experiment.lagom(...) in this notebook and it shows up here.'
+      )
+    );
     this.node.append(this._list, this._empty);
-    model.listChanged.connect(() => this.markDirty());
-    model.statusChanged.connect(() => this.markDirty());
-    model.selectionChanged.connect(() => this.markDirty());
+    model.listChanged.connect(this.markDirty, this);
+    model.statusChanged.connect(this.markDirty, this);
+    model.selectionChanged.connect(this.markDirty, this);
   }
 
   render(): void {
@@ -28,18 +39,28 @@ export class ExperimentList extends LazyView {
     const item = el('li', 'maggy-ExperimentList-item');
     item.dataset.experimentId = s.experiment_id;
     item.dataset.status = s.status;
-    item.classList.toggle('maggy-mod-selected', s.experiment_id === this._model.selectedId);
+    item.classList.toggle(
+      'maggy-mod-selected',
+      s.experiment_id === this._model.selectedId
+    );
+    const trans = this._trans;
     const title = el('div', 'maggy-ExperimentList-title');
     title.append(
       el('span', 'maggy-ExperimentList-name', s.name),
-      el('span', `maggy-Badge maggy-Badge-${s.status.toLowerCase()}`, s.status.toLowerCase())
+      el(
+        'span',
+        `maggy-Badge maggy-Badge-${s.status.toLowerCase()}`,
+        statusLabel(s.status, trans)
+      )
     );
-    const parts = [`${s.done ?? '?'}/${s.num_trials} trials`];
+    const parts = [trans.__('%1/%2 trials', s.done ?? '?', s.num_trials)];
     if (s.live) {
-      parts.push(`${s.running ?? 0} running`);
+      parts.push(trans.__('%1 running', s.running ?? 0));
     }
     if (s.best) {
-      parts.push(`best ${formatNumber(s.best.metric)} (#${s.best.trial_id})`);
+      parts.push(
+        trans.__('best %1 (#%2)', formatNumber(s.best.metric), s.best.trial_id)
+      );
     }
     const meta = el('div', 'maggy-ExperimentList-meta', parts.join(' · '));
     const id = el('div', 'maggy-ExperimentList-id', s.experiment_id);
@@ -50,10 +71,7 @@ export class ExperimentList extends LazyView {
   }
 
   private _model: ExperimentsModel;
+  private _trans: TranslationBundle;
   private _list = el('ul');
-  private _empty = el(
-    'div',
-    'maggy-ExperimentList-empty',
-    'No experiments yet. Run experiment.lagom(...) in this notebook and it shows up here.'
-  );
+  private _empty: HTMLDivElement;
 }

@@ -1,4 +1,7 @@
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
+
 import { ExperimentsModel } from '../model';
+import { translationBundle } from '../tokens';
 import { el, LazyView } from './lazyView';
 
 /**
@@ -7,37 +10,44 @@ import { el, LazyView } from './lazyView';
  * stream in later are appended. Sticks to the bottom unless the user scrolled up.
  */
 export class LogView extends LazyView {
-  constructor(model: ExperimentsModel) {
+  constructor(model: ExperimentsModel, translator?: ITranslator) {
     super();
     this.addClass('maggy-LogView');
     this._model = model;
+    this._trans = translationBundle(translator);
     this.node.append(this._title, this._error, this._pre);
-    model.experimentChanged.connect((_, id) => {
-      if (id === model.selectedId && model.selectedTrialId !== null) {
-        this.markDirty();
-      }
-    });
-    model.selectionChanged.connect(() => this.markDirty());
+    this.followSelected(model);
   }
 
   render(): void {
     const trialId = this._model.selectedTrialId;
-    const trial = trialId === null ? undefined : this._model.selected?.trials.get(trialId);
+    const trial =
+      trialId === null ? undefined : this._model.selected?.trials.get(trialId);
     this.node.hidden = trial === undefined;
     if (trial === undefined) {
       return;
     }
+    const trans = this._trans;
     const hidden = trial.numLogs - trial.logs.length;
-    this._title.textContent =
-      `Trial ${trial.id} logs` +
-      (trial.logsLoaded ? '' : ' (loading…)') +
-      (hidden > 0 ? ` (last ${trial.logs.length} of ${trial.numLogs} lines)` : '');
+    const title = [trans.__('Trial %1 logs', trial.id)];
+    if (!trial.logsLoaded) {
+      title.push(trans.__('(loading…)'));
+    }
+    if (hidden > 0) {
+      title.push(
+        trans.__('(last %1 of %2 lines)', trial.logs.length, trial.numLogs)
+      );
+    }
+    this._title.textContent = title.join(' ');
     this._error.textContent = trial.error ?? '';
     this._error.hidden = !trial.error;
-    const atBottom = this._pre.scrollTop + this._pre.clientHeight >= this._pre.scrollHeight - 4;
+    const atBottom =
+      this._pre.scrollTop + this._pre.clientHeight >=
+      this._pre.scrollHeight - 4;
     const text = trial.logs.join('\n');
     if (this._pre.textContent !== text) {
-      this._pre.textContent = text || (trial.logsLoaded ? '(no log lines)' : '');
+      this._pre.textContent =
+        text || (trial.logsLoaded ? trans.__('(no log lines)') : '');
       if (atBottom) {
         this._pre.scrollTop = this._pre.scrollHeight;
       }
@@ -45,6 +55,7 @@ export class LogView extends LazyView {
   }
 
   private _model: ExperimentsModel;
+  private _trans: TranslationBundle;
   private _title = el('div', 'maggy-LogView-title');
   private _error = el('pre', 'maggy-LogView-error');
   private _pre = el('pre', 'maggy-LogView-lines');

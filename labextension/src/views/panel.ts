@@ -1,7 +1,13 @@
+import { ITranslator } from '@jupyterlab/translation';
 import { Panel } from '@lumino/widgets';
 
 import { ExperimentsModel } from '../model';
-import { IMaggyActions, IMaggySettings, PANEL_ID } from '../tokens';
+import {
+  IMaggyActions,
+  IMaggySettings,
+  PANEL_ID,
+  translationBundle
+} from '../tokens';
 import { ChartView } from './chart';
 import { ExperimentHeader } from './experimentHeader';
 import { ExperimentList } from './experimentList';
@@ -14,18 +20,25 @@ import { TrialTable } from './trialTable';
  * experiment's header, live chart, trial table and logs, stacked and scrolling as one.
  */
 export class ExperimentsPanel extends Panel {
-  constructor(model: ExperimentsModel, actions: IMaggyActions, settings: IMaggySettings) {
+  constructor(
+    model: ExperimentsModel,
+    actions: IMaggyActions,
+    settings: IMaggySettings,
+    translator?: ITranslator
+  ) {
     super();
     this.id = PANEL_ID;
     this.addClass('maggy-Panel');
-    this.title.caption = 'Experiments (maggy)';
-    this.chart = new ChartView(model, settings.refreshRate);
-    this.addWidget(new PanelToolbar(model, actions));
-    this.addWidget(new ExperimentList(model));
-    this.addWidget(new ExperimentHeader(model, actions));
+    this.title.caption = translationBundle(translator).__(
+      'Experiments (maggy)'
+    );
+    this.chart = new ChartView(model, settings.refreshRate, translator);
+    this.addWidget(new PanelToolbar(model, actions, translator));
+    this.addWidget(new ExperimentList(model, translator));
+    this.addWidget(new ExperimentHeader(model, actions, translator));
     this.addWidget(this.chart);
-    this.addWidget(new TrialTable(model, actions));
-    this.addWidget(new LogView(model));
+    this.addWidget(new TrialTable(model, actions, translator));
+    this.addWidget(new LogView(model, translator));
   }
 
   readonly chart: ChartView;

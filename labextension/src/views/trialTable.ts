@@ -1,10 +1,10 @@
-import { formatNumber } from '../format';
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
+
+import { formatNumber, statusLabel } from '../format';
 import { ExperimentsModel, ITrial } from '../model';
-import { IMaggyActions } from '../tokens';
+import { IMaggyActions, translationBundle } from '../tokens';
 import { colorFor } from './chartRender';
 import { el, LazyView } from './lazyView';
-
-const COLUMNS = ['', '#', 'state', 'metric', 'step', '', 'params'];
 
 /**
  * The selected experiment's trials: colour (as in the chart), id, state, metric, last step,
@@ -13,25 +13,34 @@ const COLUMNS = ['', '#', 'state', 'metric', 'step', '', 'params'];
  * trial (its line is highlighted and its logs shown).
  */
 export class TrialTable extends LazyView {
-  constructor(model: ExperimentsModel, actions: IMaggyActions) {
+  constructor(
+    model: ExperimentsModel,
+    actions: IMaggyActions,
+    translator?: ITranslator
+  ) {
     super();
     this.addClass('maggy-TrialTable');
     this._model = model;
     this._actions = actions;
+    const trans = (this._trans = translationBundle(translator));
     const table = el('table');
     const head = el('tr');
-    for (const name of COLUMNS) {
+    const columns = [
+      '',
+      '#',
+      trans.__('state'),
+      trans.__('metric'),
+      trans.__('step'),
+      '',
+      trans.__('params')
+    ];
+    for (const name of columns) {
       head.append(el('th', '', name));
     }
     table.append(el('thead'), this._body);
     table.tHead!.append(head);
     this.node.append(table);
-    model.experimentChanged.connect((_, id) => {
-      if (id === model.selectedId) {
-        this.markDirty();
-      }
-    });
-    model.selectionChanged.connect(() => this.markDirty());
+    this.followSelected(model);
   }
 
   render(): void {
@@ -66,49 +75,71 @@ export class TrialTable extends LazyView {
     swatch.style.background = colorFor(trialId);
     const swatchCell = el('td');
     swatchCell.append(swatch);
-    row.append(swatchCell, el('td', '', String(trialId)), el('td'), el('td'), el('td'));
-    const button = el('button', 'maggy-StopButton jp-mod-styled jp-mod-warn', 'Stop');
-    button.title = `Stop trial ${trialId}`;
+    row.append(
+      swatchCell,
+      el('td', '', String(trialId)),
+      el('td'),
+      el('td'),
+      el('td')
+    );
+    const trans = this._trans;
+    const button = el(
+      'button',
+      'maggy-StopButton jp-mod-styled jp-mod-warn',
+      trans.__('Stop')
+    );
+    button.title = trans.__('Stop trial %1', trialId);
     button.addEventListener('click', event => {
       event.stopPropagation(); // not a row selection
       button.disabled = true;
-      button.textContent = 'Stopping…';
+      button.textContent = trans.__('Stopping…');
       this._actions.stopTrial(experimentId, trialId).catch(err => {
         button.disabled = false;
-        button.textContent = 'Stop';
-        button.title = `Could not stop: ${err.message ?? err}`;
+        button.textContent = trans.__('Stop');
+        button.title = trans.__('Could not stop: %1', err.message ?? err);
       });
     });
     const buttonCell = el('td');
     buttonCell.append(button);
     row.append(buttonCell, el('td', 'maggy-TrialTable-params'));
     row.addEventListener('click', () =>
-      this._model.selectTrial(this._model.selectedTrialId === trialId ? null : trialId)
+      this._model.selectTrial(
+        this._model.selectedTrialId === trialId ? null : trialId
+      )
     );
     return row;
   }
 
-  private _update(row: HTMLTableRowElement, trial: ITrial, live: boolean): void {
+  private _update(
+    row: HTMLTableRowElement,
+    trial: ITrial,
+    live: boolean
+  ): void {
     const cells = row.cells;
     const last = trial.series.last;
-    const metric = trial.state === 'RUNNING' ? last?.[1] : (trial.metric ?? last?.[1]);
-    setText(cells[2], trial.state.toLowerCase().replace('_', '-'));
+    const metric =
+      trial.state === 'RUNNING' ? last?.[1] : (trial.metric ?? last?.[1]);
+    setText(cells[2], statusLabel(trial.state, this._trans));
     setText(cells[3], formatNumber(metric));
     setText(cells[4], last === null ? '' : formatNumber(last[0]));
     setText(cells[6], formatParams(trial.params));
     row.dataset.state = trial.state;
-    row.classList.toggle('maggy-mod-selected', trial.id === this._model.selectedTrialId);
+    row.classList.toggle(
+      'maggy-mod-selected',
+      trial.id === this._model.selectedTrialId
+    );
     const button = cells[5].firstElementChild as HTMLButtonElement;
     const stoppable = live && trial.state === 'RUNNING';
     button.hidden = !stoppable;
     if (!stoppable) {
       button.disabled = false;
-      button.textContent = 'Stop';
+      button.textContent = this._trans.__('Stop');
     }
   }
 
   private _model: ExperimentsModel;
   private _actions: IMaggyActions;
+  private _trans: TranslationBundle;
   private _body = el('tbody');
   private _rows = new Map<number, HTMLTableRowElement>();
   private _shownId: string | null = null;
@@ -123,6 +154,8 @@ function setText(node: HTMLElement, text: string): void {
 
 export function formatParams(params: Record<string, unknown>): string {
   return Object.entries(params)
-    .map(([k, v]) => `${k}=${typeof v === 'number' ? formatNumber(v) : String(v)}`)
+    .map(
+      ([k, v]) => `${k}=${typeof v === 'number' ? formatNumber(v) : String(v)}`
+    )
     .join(', ');
 }
