@@ -3,23 +3,28 @@
 Flow: validate every argument -> register the experiment in the store -> start the driver (a
 background thread serving workers over authenticated TCP) -> start the backend's workers ->
 wait -> summarise. Only one experiment runs per process at a time (the spec's RuntimeError).
+
+The arguments are the fields of :class:`maggy.options.LagomOptions` (defined there once);
+``run(options)`` and ``run_async(options)`` take a built one.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import importlib.util
+import inspect
 import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, ParamSpec, TypeVar, cast
 
 import numpy as np
 
 from maggy.backends.base import Backend
-from maggy.core import events as ev
 from maggy.core import validation as check
 from maggy.core.driver_core import DriverConfig, DriverCore
 from maggy.core.recovery import driver_identity
@@ -27,6 +32,8 @@ from maggy.core.run import ExperimentRun
 from maggy.earlystop import EarlyStopPolicy, NoStopping, get_policy
 from maggy.optimizer import AbstractOptimizer, get_optimizer
 from maggy.optimizer.base import BUDGET_ARG
+from maggy.options import LagomOptions, with_options_described
+from maggy.searchspace import Searchspace
 from maggy.store import ExperimentRecord, ExperimentStatus, ExperimentStore, new_experiment_id, open_store
 
 log = logging.getLogger("maggy")
@@ -34,77 +41,59 @@ log = logging.getLogger("maggy")
 _running = threading.Lock()
 
 
-def lagom(
-    map_fun: Callable[..., Any],
-    name: str = "no-name",
-    experiment_type: str = "optimization",
-    hb_interval: float = 1,
-    num_trials: int = 1,
-    searchspace: Any = None,
-    optimizer: Any = None,
-    direction: str = "max",
-    ablation_study: Any = None,
-    ablator: Any = None,
-    es_policy: Any = "median",
-    es_interval: float = 300,
-    es_min: int = 10,
-    description: str = "",
-    *,
-    num_workers: int | None = None,
-    trial_timeout: float | None = None,
-    max_retries: int = 1,
-    seed: Any = None,
-    backend: Any = None,
-    store: ExperimentStore | str | None = None,
-    progress: bool | None = None,
-    listeners: Iterable[Callable[[ev.Event], None]] = (),
-) -> dict[str, Any]:
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _takes_options(
+    build: Callable[_P, LagomOptions],
+) -> Callable[[Callable[[LagomOptions], _R]], Callable[_P, _R]]:
+    """Give ``fn(options)`` the arguments of ``build`` (LagomOptions): ``fn(*args, **kwargs)``
+    runs ``fn(build(*args, **kwargs))``. Its signature (for ``help()``, ``?`` and IDEs) is
+    LagomOptions', and its docstring gets the list of options: lagom's options live in one place."""
+
+    signature = inspect.signature(build)
+
+    def wrap(fn: Callable[[LagomOptions], _R]) -> Callable[_P, _R]:
+        @functools.wraps(fn)
+        def entry(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            try:  # so that a wrong argument is reported as lagom's, with the likely intended name
+                signature.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise TypeError(f"{fn.__name__}() {exc}{_did_you_mean(kwargs, signature)}") from None
+            return fn(build(*args, **kwargs))
+
+        returns = inspect.signature(fn).return_annotation
+        entry.__signature__ = signature.replace(return_annotation=returns)  # type: ignore[attr-defined]
+        entry.__doc__ = with_options_described(entry.__doc__)
+        return entry
+
+    return wrap
+
+
+def _did_you_mean(kwargs: dict[str, Any], signature: inspect.Signature) -> str:
+    unknown = [name for name in kwargs if name not in signature.parameters]
+    close = difflib.get_close_matches(unknown[0], signature.parameters, n=1) if unknown else []
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+@_takes_options(LagomOptions)
+def lagom(options: LagomOptions) -> dict[str, Any]:
     """Launch a maggy experiment and return its result dict (see ``maggy.core.result``).
 
-    The first fourteen arguments are the Maggy API's, with its defaults. Keyword-only extras:
-    ``num_workers`` (default min(num_trials, CPU count); on Spark min(num_trials, task slots)),
-    ``trial_timeout`` (seconds; a trial running longer is killed and marked ERROR),
-    ``max_retries`` (re-runs of a LOST trial, default 1), ``seed`` (int or numpy Generator: same
-    seed, same suggestions), ``backend`` (``'local'`` processes, ``'spark'``, a SparkSession, or
-    a backend object; default Spark when a SparkSession is active, else local), ``store`` (an
-    ExperimentStore or a path; default the user store, see ``maggy.store``), ``progress``
-    (terminal progress bar; default on unless in a notebook), ``listeners`` (callables
-    receiving every driver event).
-
-    The training function receives its hyperparameters by name, plus ``reporter`` if it declares
-    one; it returns a number, or a dict with the number under ``'metric'``.
+    Takes the arguments of :class:`maggy.options.LagomOptions` (listed below): the first fourteen
+    are the Maggy API's, with its defaults, then keyword-only extras. The training function
+    receives its hyperparameters by name, plus ``reporter`` if it declares one; it returns a
+    number, or a dict with the number under ``'metric'``.
 
     Raises RuntimeError if an experiment is already running in this process, ValueError/TypeError
     for bad arguments (before any worker starts), KeyboardInterrupt after stopping cleanly.
     """
-    return _prepare(**locals())().execute()
+    return run(options)
 
 
-def lagom_async(
-    map_fun: Callable[..., Any],
-    name: str = "no-name",
-    experiment_type: str = "optimization",
-    hb_interval: float = 1,
-    num_trials: int = 1,
-    searchspace: Any = None,
-    optimizer: Any = None,
-    direction: str = "max",
-    ablation_study: Any = None,
-    ablator: Any = None,
-    es_policy: Any = "median",
-    es_interval: float = 300,
-    es_min: int = 10,
-    description: str = "",
-    *,
-    num_workers: int | None = None,
-    trial_timeout: float | None = None,
-    max_retries: int = 1,
-    seed: Any = None,
-    backend: Any = None,
-    store: ExperimentStore | str | None = None,
-    progress: bool | None = None,
-    listeners: Iterable[Callable[[ev.Event], None]] = (),
-) -> Coroutine[Any, Any, dict[str, Any]]:
+@_takes_options(LagomOptions)
+def lagom_async(options: LagomOptions) -> Coroutine[Any, Any, dict[str, Any]]:
     """``await experiment.lagom_async(...)``: ``lagom`` without blocking the event loop.
 
     Same arguments and result as :func:`lagom`. The arguments are validated at the call, so a
@@ -112,61 +101,47 @@ def lagom_async(
     awaited (an un-awaited one holds nothing). In a notebook, top-level ``await`` keeps the kernel
     responsive while the experiment runs. Cancelling the awaiting task stops it cleanly.
     """
-    build = _prepare(**locals())
+    return run_async(options)
 
-    async def run() -> dict[str, Any]:
+
+def run(options: LagomOptions) -> dict[str, Any]:
+    """Run the experiment that ``options`` describe: ``lagom(*args, **kwargs)`` is
+    ``run(LagomOptions(*args, **kwargs))``, for callers that build the options first (``%%lagom``)."""
+    return _prepare(options)().execute()
+
+
+def run_async(options: LagomOptions) -> Coroutine[Any, Any, dict[str, Any]]:
+    """``await run_async(options)``: :func:`lagom_async` for built options (checked now)."""
+    build = _prepare(options)
+
+    async def execute() -> dict[str, Any]:
         return await build().execute_async()
 
-    return run()
+    return execute()
 
 
-def _prepare(
-    map_fun: Callable[..., Any],
-    name: str,
-    experiment_type: str,
-    hb_interval: float,
-    num_trials: int,
-    searchspace: Any,
-    optimizer: Any,
-    direction: str,
-    ablation_study: Any,
-    ablator: Any,
-    es_policy: Any,
-    es_interval: float,
-    es_min: int,
-    description: str,
-    num_workers: int | None,
-    trial_timeout: float | None,
-    max_retries: int,
-    seed: Any,
-    backend: Any,
-    store: ExperimentStore | str | None,
-    progress: bool | None,
-    listeners: Iterable[Callable[[ev.Event], None]],
-) -> Callable[[], ExperimentRun]:
-    """Validate everything now; return ``build``, which takes this process's experiment slot,
-    registers nothing yet and returns the run (no workers until it executes)."""
-    check.check_callable(map_fun)
-    exp_type = check.check_experiment_type(experiment_type)
-    name = check.check_text("name", name)
-    description = check.check_text("description", description)
-    hb = check.check_hb_interval(hb_interval)
-    trials_asked = check.check_positive_int("num_trials", num_trials)
-    direction = check.check_direction(direction)
-    policy = get_policy(es_policy)
-    es_every = check.check_positive_number(
-        "es_interval", es_interval, infinite="; to turn early stopping off pass es_policy='none'"
-    )
-    es_after = check.check_non_negative_int("es_min", es_min)
-    retries = check.check_non_negative_int("max_retries", max_retries)
-    timeout = (
-        None
-        if trial_timeout is None
-        else check.check_positive_number(
-            "trial_timeout", trial_timeout, infinite="; for no time limit pass trial_timeout=None"
-        )
-    )
-    if exp_type == "ablation":
+#: Options recorded in the experiment's config in the store, and given to the driver, as they are.
+_DRIVER_OPTIONS = ("hb_interval", "es_interval", "es_min", "max_retries", "trial_timeout")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What ``_prepare`` derived from the options: the objects the run is assembled from."""
+
+    packed_fn: bytes
+    optimizer: AbstractOptimizer
+    searchspace: Searchspace
+    runner: Backend
+    policy: EarlyStopPolicy
+    planned: int
+
+
+def _prepare(o: LagomOptions) -> Callable[[], ExperimentRun]:
+    """Check what the options ``o`` do not check alone; return ``build``, which takes this
+    process's experiment slot and returns the run (nothing registered, no workers until it runs)."""
+    policy = get_policy(o.es_policy)
+    map_fun, searchspace, optimizer = o.map_fun, o.searchspace, o.optimizer
+    if o.experiment_type == "ablation":
         # An ablation's trials come from the study, not a searchspace: prepare_ablation checks the
         # study against its dataset and base model (before any worker starts), lets the ablator
         # (LOCO) play the optimizer, and wraps training_function(dataset_function, model_function,
@@ -175,70 +150,30 @@ def _prepare(
         from maggy.ablation.prepare import prepare_ablation
 
         map_fun, searchspace, optimizer = prepare_ablation(
-            map_fun, ablation_study, ablator, searchspace, optimizer
+            map_fun, o.ablation_study, o.ablator, searchspace, optimizer
         )
     space = check.check_searchspace(searchspace)
     opt = get_optimizer(optimizer)
     check.check_budget_name(space, opt)
-    policy = _policy_for(opt, policy, es_policy)
+    policy = _policy_for(opt, policy, o.es_policy)
     check.check_signature(map_fun, set(space.names()) | _budget_param(opt))
-    runner = _resolve_backend(backend, num_workers)
+    runner = _resolve_backend(o.backend, o.num_workers)
     packed_fn = runner.pack(map_fun)
-    opt.setup(space, trials_asked, direction, np.random.default_rng(seed))
+    opt.setup(space, o.num_trials, o.direction, np.random.default_rng(o.seed))
     planned = opt.planned_trials()
-    if planned != trials_asked:
-        log.info("maggy: %s will run %d trials (num_trials=%d asked)", opt.name, planned, trials_asked)
-    settings = _Settings(
-        name,
-        description,
-        exp_type,
-        direction,
-        hb,
-        policy,
-        es_every,
-        es_after,
-        retries,
-        timeout,
-        trials_asked,
-        planned,
-    )
-    return lambda: _build(packed_fn, opt, space, runner, store, progress, listeners, settings)
+    if planned != o.num_trials:
+        log.info("maggy: %s will run %d trials (num_trials=%d asked)", opt.name, planned, o.num_trials)
+    plan = _Plan(packed_fn, opt, space, runner, policy, planned)
+    return lambda: _build(o, plan)
 
 
-@dataclass(frozen=True)
-class _Settings:
-    """lagom's validated scalar arguments, carried from validation to the build."""
-
-    name: str
-    description: str
-    exp_type: str
-    direction: str
-    hb: float
-    policy: EarlyStopPolicy
-    es_every: float
-    es_after: int
-    retries: int
-    timeout: float | None
-    trials_asked: int
-    planned: int
-
-
-def _build(
-    packed_fn: bytes,
-    opt: Any,
-    space: Any,
-    runner: Backend,
-    store: ExperimentStore | str | None,
-    progress: bool | None,
-    listeners: Iterable[Callable[[ev.Event], None]],
-    v: _Settings,
-) -> ExperimentRun:
-    """Take this process's experiment slot and assemble the run from validated settings ``v``."""
+def _build(o: LagomOptions, plan: _Plan) -> ExperimentRun:
+    """Take this process's experiment slot and assemble the run."""
     if not _running.acquire(blocking=False):
         raise RuntimeError(
             "An experiment is currently running in this process; wait for it to finish or stop it"
         )
-    own_store = not isinstance(store, ExperimentStore)
+    own_store = not isinstance(o.store, ExperimentStore)
     the_store: ExperimentStore | None = None
 
     def release() -> None:
@@ -247,47 +182,38 @@ def _build(
         _running.release()
 
     try:
-        the_store = store if isinstance(store, ExperimentStore) else open_store(store)
+        the_store = o.store if isinstance(o.store, ExperimentStore) else open_store(o.store)
+        driver_options = {name: getattr(o, name) for name in _DRIVER_OPTIONS}
         config = {
-            "hb_interval": v.hb,
-            "es_policy": v.policy.name,
-            "es_interval": v.es_every,
-            "es_min": v.es_after,
-            "max_retries": v.retries,
-            "trial_timeout": v.timeout,
-            "backend": runner.name,
-            "num_trials_asked": v.trials_asked,
+            "hb_interval": o.hb_interval,  # then es_policy: the order `maggy experiments show` prints
+            "es_policy": plan.policy.name,
+            **driver_options,
+            "backend": plan.runner.name,
+            "num_trials_asked": o.num_trials,
             "driver": driver_identity(),  # lets a later look close it if this process dies
         }
         experiment_id = new_experiment_id()
         core = DriverCore(
             DriverConfig(
-                experiment_id=experiment_id,
-                direction=v.direction,
-                hb_interval=v.hb,
-                es_policy=v.policy,
-                es_interval=v.es_every,
-                es_min=v.es_after,
-                max_retries=v.retries,
-                trial_timeout=v.timeout,
+                experiment_id=experiment_id, direction=o.direction, es_policy=plan.policy, **driver_options
             ),
-            opt,
+            plan.optimizer,
         )
         record = ExperimentRecord(
             experiment_id=experiment_id,
-            name=v.name,
-            description=v.description,
-            experiment_type=v.exp_type,
-            searchspace=space.to_dict(),
-            optimizer=opt.name,
-            direction=v.direction,
-            num_trials=v.planned,
+            name=o.name,
+            description=o.description,
+            experiment_type=o.experiment_type,
+            searchspace=plan.searchspace.to_dict(),
+            optimizer=plan.optimizer.name,
+            direction=o.direction,
+            num_trials=plan.planned,
             config=config,
             status=ExperimentStatus.RUNNING.value,
             start=time.time(),
         )
         return ExperimentRun(
-            packed_fn, core, record, the_store, runner, progress, listeners, on_close=release
+            plan.packed_fn, core, record, the_store, plan.runner, o.progress, o.listeners, on_close=release
         )
     except BaseException:
         release()

@@ -154,8 +154,8 @@ class MaggyMagics(Magics):
 
             %lagom train --searchspace sp --num-trials 20
 
-        Every flag left out keeps lagom()'s default; the experiment name defaults to the
-        function's name. The result dict goes to --out VAR (default _lagom) and the magic shows
+        Every lagom() option has a flag (listed below); a flag left out keeps lagom()'s default,
+        and the experiment name defaults to the function's name. The result dict goes to --out VAR (default _lagom) and the magic shows
         a short summary. Interrupting the kernel stops the experiment cleanly: VAR gets what it
         ran so far and the cell ends with one line saying so. Values may use {expressions} from the namespace: --num-trials {n}.
         With --async the experiment runs on the kernel's event loop while the notebook stays
@@ -179,7 +179,7 @@ class MaggyMagics(Magics):
         from maggy.exceptions import ExperimentInterrupted
 
         try:
-            result = LagomResult(experiment.lagom(**config.kwargs), out=config.out)
+            result = LagomResult(experiment.run(config.options), out=config.out)
         except ExperimentInterrupted as exc:
             # The interrupt still ends the cell as an error (so that a "run all" stops here),
             # shown as its one line, and the experiment's result is in VAR as after a normal end.
@@ -214,10 +214,10 @@ class MaggyMagics(Magics):
         from maggy.exceptions import ExperimentInterrupted
 
         user_ns = self._shell.user_ns
-        name = config.kwargs["name"]
+        name = config.options.name
 
         async def run() -> LagomResult:
-            return LagomResult(await experiment.lagom_async(**config.kwargs), out=config.out)
+            return LagomResult(await experiment.run_async(config.options), out=config.out)
 
         def finished(task: asyncio.Task[LagomResult]) -> None:
             if task.cancelled():

@@ -1,24 +1,28 @@
-"""``%%lagom`` / ``%lagom`` arguments -> the keyword arguments of ``experiment.lagom``.
+"""``%%lagom`` / ``%lagom`` arguments -> the :class:`~maggy.options.LagomOptions` of the experiment.
 
 Pure: no shell, no execution. The magic parses its line with :func:`parse_lagom_line` (or
 ``parse_argstring`` on itself, the same arguments), runs the cell body, then calls
 :func:`lagom_config` with the user namespace; everything a user can get wrong in the line (an
-unknown searchspace name, a function that is not there or not callable, a cell without a function)
-fails here with an IPython ``UsageError`` (shown without a traceback) that says how to fix it.
+unknown searchspace name, a function that is not there or not callable, a cell without a function,
+an option's value that lagom would refuse) fails here with an IPython ``UsageError`` (shown
+without a traceback) that says how to fix it.
 
-A flag left out is left out of the kwargs too, so ``lagom``'s own defaults apply; the exceptions
-are ``name``, which defaults to the training function's name so that ``%maggy list`` tells
+The flags are generated from the fields of LagomOptions (``--num-trials`` for ``num_trials``, typed
+and described by the field's :class:`~maggy.options.Option`), so every option has one and
+``%%lagom?`` lists it. A flag left out leaves the option at lagom's own default; the exceptions are
+``name``, which defaults to the training function's name so that ``%maggy list`` tells
 experiments apart, and ``ablator``, which is ``'loco'`` whenever ``--ablation`` is given.
 ``--ablation NAME`` (an AblationStudy, e.g. from ``%%ablation``) replaces ``--searchspace``: it
 sets ``experiment_type='ablation'`` and ``ablation_study``; the two flags exclude each other, and
-``--optimizer`` belongs to ``--searchspace`` only. ``progress`` and ``listeners`` have no flag, the
-notebook frontend decides those.
+``--optimizer`` belongs to ``--searchspace`` only. An option that takes an object (``--optimizer``,
+``--es-policy``, ``--backend``, ``--listeners``) takes a built-in name or a notebook variable.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import difflib
 import keyword
 from collections.abc import Callable, Mapping, Sequence
@@ -29,10 +33,12 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, argument_group, magic_arguments, parse_argstring
 
 from maggy.ablation import AblationStudy
+from maggy.options import GROUPS, LagomOptions, default_text, option_info
 from maggy.searchspace import Searchspace
 
 __all__ = [
     "DEFAULT_OUT",
+    "FLAGS",
     "LagomConfig",
     "defined_functions",
     "lagom_arguments",
@@ -45,61 +51,105 @@ DEFAULT_OUT = "_lagom"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# In the order `%lagom?` shows them. dest names equal lagom()'s keyword names where they map 1:1.
-_ARGUMENTS = [
-    argument("func", nargs="?", metavar="FUNC", help="line form: the training function, already defined"),
-    argument_group("experiment"),
-    argument("--fn", metavar="NAME", help="the training function (default: the last one the cell defines)"),
-    argument("--name", help="experiment name (default: the function's name)"),
-    argument(
+_OPTIONS = dataclasses.fields(LagomOptions)
+
+#: The flag of each LagomOptions field: ``--field-name``, except the three the magic reads itself.
+#: ``--ablation NAME`` sets both ablation_study and experiment_type='ablation'.
+FLAGS: dict[str, str] = {f.name: "--" + f.name.replace("_", "-") for f in _OPTIONS} | {
+    "map_fun": "--fn",
+    "ablation_study": "--ablation",
+    "experiment_type": "--ablation",
+}
+
+# The flags whose meaning in the magic differs from the option's help (read by lagom_config itself).
+_OWN_FLAGS = {
+    "map_fun": argument(
+        "--fn", metavar="NAME", help="the training function (default: the last one the cell defines)"
+    ),
+    "name": argument("--name", help="experiment name (default: the function's name)"),
+    "searchspace": argument(
         "--searchspace", metavar="NAME", help="variable holding the Searchspace (required, unless --ablation)"
     ),
-    argument(
-        "--ablation", metavar="NAME", help="variable holding an AblationStudy (%%%%ablation): run an ablation"
+    "ablation_study": argument(
+        "--ablation",
+        dest="ablation_study",
+        metavar="NAME",
+        help="variable holding an AblationStudy (%%%%ablation): run an ablation (experiment_type='ablation')",
     ),
-    argument("--ablator", help="with --ablation: 'loco' (default) or a variable holding an ablator"),
-    argument(
-        "--optimizer",
-        help="'randomsearch' (default), 'gridsearch', 'tpe', 'gp', 'asha', 'hyperband', or a variable holding an optimizer",
+    "ablator": argument(
+        "--ablator", help="with --ablation: 'loco' (default) or a variable holding an ablator"
     ),
-    argument("--num-trials", dest="num_trials", type=int, metavar="N", help="trials to run (default 1)"),
-    argument("--direction", choices=("max", "min"), help="maximise (default) or minimise the metric"),
-    argument("--description", help="a longer description, kept in the experiment store"),
-    argument("--seed", type=int, help="random seed of the optimizer: same seed, same suggestions"),
-    argument_group("early stopping"),
-    argument(
-        "--es-policy",
-        dest="es_policy",
-        help="'median' (default), 'percentile', 'none', or a variable holding a policy",
-    ),
-    argument(
-        "--es-interval", dest="es_interval", type=float, metavar="SECONDS", help="check every SECONDS (300)"
-    ),
-    argument("--es-min", dest="es_min", type=int, metavar="N", help="finished trials before checking (10)"),
-    argument_group("workers"),
-    argument("--hb-interval", dest="hb_interval", type=float, metavar="SECONDS", help="heartbeat period (1)"),
-    argument("--num-workers", dest="num_workers", type=int, metavar="N", help="workers (min(trials, CPUs))"),
-    argument(
-        "--trial-timeout", dest="trial_timeout", type=float, metavar="SECONDS", help="kill slower trials"
-    ),
-    argument("--max-retries", dest="max_retries", type=int, metavar="N", help="re-runs of a LOST trial (1)"),
-    argument("--backend", help="'local' (default) or a variable holding a backend"),
-    argument("--store", metavar="PATH", help="experiment store file (default $MAGGY_HOME/experiments.db)"),
-    argument_group("notebook"),
-    argument(
-        "--out", default=DEFAULT_OUT, metavar="VAR", help=f"variable for the result dict ({DEFAULT_OUT})"
-    ),
-    argument(
-        "--async",
-        dest="background",
-        action="store_true",
-        help="run in the background (lagom_async); VAR is set when it ends, the magic returns an awaitable",
-    ),
-]
+}
 
-# Flags copied into lagom()'s kwargs unchanged when given.
-_PLAIN: tuple[str, ...] = ("num_trials", "direction", "description", "seed", "es_interval", "es_min")
-_PLAIN += ("hb_interval", "num_workers", "trial_timeout", "max_retries", "store")
+
+def _check_optimizer(value: str) -> None:
+    from maggy.optimizer import get_optimizer
+
+    get_optimizer(value)
+
+
+def _check_policy(value: str) -> None:
+    from maggy.earlystop import get_policy
+
+    get_policy(value)
+
+
+def _check_backend(value: str) -> None:
+    if value not in ("local", "spark"):
+        raise ValueError("use 'local' or 'spark'")
+
+
+# Options whose flag takes a built-in name (checked by the function) or else a notebook variable.
+_BUILTIN_NAMES: dict[str, Callable[[str], None]] = {
+    "optimizer": _check_optimizer,
+    "es_policy": _check_policy,
+    "backend": _check_backend,
+}
+
+
+def _option_argument(f: dataclasses.Field[Any]) -> argument:
+    """The flag of option ``f``, generated from its :class:`~maggy.options.Option`."""
+    info = option_info(f)
+    kwargs: dict[str, Any] = {"dest": f.name, "help": info.help.replace("%", "%%") + default_text(f)}
+    if info.text is bool:
+        kwargs["action"] = argparse.BooleanOptionalAction
+    elif info.text is not None:
+        kwargs["type"] = info.text
+        kwargs.update({k: v for k, v in (("metavar", info.metavar), ("choices", info.choices)) if v})
+    else:  # an object: a built-in name, or a variable of the notebook holding one
+        kwargs["metavar"] = "NAME"
+        kwargs["help"] += (
+            "; NAME: " + ("one of these names, or " if f.name in _BUILTIN_NAMES else "") + "a variable"
+        )
+    return argument(FLAGS[f.name], **kwargs)
+
+
+def _arguments() -> list[argument | argument_group]:
+    """Every argument, in the order ``%%lagom?`` shows them: FUNC, the options by group, the notebook's."""
+    arguments: list[argument | argument_group] = [
+        argument("func", nargs="?", metavar="FUNC", help="line form: the training function, already defined")
+    ]
+    for group in GROUPS:
+        arguments.append(argument_group(group))
+        for f in _OPTIONS:
+            if option_info(f).group == group and f.name != "experiment_type":  # --ablation sets that
+                arguments.append(_OWN_FLAGS[f.name] if f.name in _OWN_FLAGS else _option_argument(f))
+    return [
+        *arguments,
+        argument_group("notebook"),
+        argument(
+            "--out", default=DEFAULT_OUT, metavar="VAR", help=f"variable for the result dict ({DEFAULT_OUT})"
+        ),
+        argument(
+            "--async",
+            dest="background",
+            action="store_true",
+            help="run in the background (lagom_async); VAR is set when it ends, the magic returns an awaitable",
+        ),
+    ]
+
+
+_ARGUMENTS = _arguments()
 
 
 def lagom_arguments(func: F) -> F:
@@ -124,9 +174,9 @@ def parse_lagom_line(line: str) -> argparse.Namespace:
 
 @dataclass(frozen=True)
 class LagomConfig:
-    """What the magic runs: ``experiment.lagom(**kwargs)``, result bound to ``out``."""
+    """What the magic runs: ``experiment.run(options)``, result bound to ``out``."""
 
-    kwargs: dict[str, Any]
+    options: LagomOptions
     out: str
     background: bool
     fn_name: str
@@ -146,7 +196,7 @@ def lagom_config(
     namespace: Mapping[str, Any],
     cell_functions: Sequence[str] | None = None,
 ) -> LagomConfig:
-    """Translate parsed arguments (or a line) into lagom kwargs, resolving names in ``namespace``.
+    """Translate parsed arguments (or a line) into the experiment's options, resolving names in ``namespace``.
 
     ``cell_functions`` is what :func:`defined_functions` found in the cell, after the cell ran;
     None for the line form, which needs FUNC (or ``--fn``). Raises UsageError for anything the
@@ -162,22 +212,34 @@ def lagom_config(
         "map_fun": map_fun,
         "name": args.name if args.name is not None else getattr(map_fun, "__name__", fn_name),
     }
-    if args.ablation is not None:
+    if args.ablation_study is not None:
         kwargs.update(_ablation_kwargs(args, namespace))
     else:
         if args.ablator is not None:
             raise UsageError("--ablator applies to ablation studies: give --ablation NAME too")
         kwargs["searchspace"] = _lookup_searchspace(args.searchspace, namespace)
-    kwargs.update({key: getattr(args, key) for key in _PLAIN if getattr(args, key) is not None})
-    if args.optimizer is not None:
-        kwargs["optimizer"] = _builtin_or_variable("--optimizer", args.optimizer, namespace, _check_optimizer)
-    if args.es_policy is not None:
-        kwargs["es_policy"] = _builtin_or_variable("--es-policy", args.es_policy, namespace, _check_policy)
-    if args.backend is not None:
-        kwargs["backend"] = _builtin_or_variable("--backend", args.backend, namespace, _check_backend)
+    for f in _OPTIONS:
+        value = getattr(args, f.name, None)
+        if f.name not in kwargs and f.name not in _OWN_FLAGS and value is not None:
+            kwargs[f.name] = _option_value(f, value, namespace)
     if not args.out.isidentifier() or keyword.iskeyword(args.out):
         raise UsageError(f"--out {args.out!r} is not a valid variable name")
-    return LagomConfig(kwargs=kwargs, out=args.out, background=args.background, fn_name=fn_name)
+    try:
+        options = LagomOptions(**kwargs)
+    except (ValueError, TypeError) as exc:  # each option's own check (maggy.options)
+        raise UsageError(str(exc)) from None
+    return LagomConfig(options=options, out=args.out, background=args.background, fn_name=fn_name)
+
+
+def _option_value(f: dataclasses.Field[Any], value: Any, namespace: Mapping[str, Any]) -> Any:
+    """The value of option ``f`` for the text its flag was given (already converted, if it has a type)."""
+    if option_info(f).text is not None:
+        return value
+    if f.name in _BUILTIN_NAMES:
+        return _builtin_or_variable(FLAGS[f.name], value, namespace, _BUILTIN_NAMES[f.name])
+    if value not in namespace:
+        raise UsageError(f"{FLAGS[f.name]} {value!r}: no variable named {value!r} in the notebook")
+    return namespace[value]
 
 
 def unquote(value: Any) -> Any:
@@ -215,24 +277,13 @@ def _lookup_function(name: str, namespace: Mapping[str, Any]) -> Callable[..., A
 
 
 def _lookup_searchspace(name: str | None, namespace: Mapping[str, Any]) -> Searchspace:
-    spaces = sorted(k for k, v in namespace.items() if isinstance(v, Searchspace) and not k.startswith("_"))
-    available = (
-        f"Searchspace variables in the notebook: {', '.join(spaces)}"
-        if spaces
-        else "there is no Searchspace in the notebook yet; declare one with %%searchspace NAME"
-    )
+    available = _available(namespace, Searchspace, "%%searchspace NAME")
     if name is None:
         raise UsageError(
             f"--searchspace NAME is required; {available} (for an ablation study: --ablation NAME instead)"
         )
-    if name not in namespace:
-        raise UsageError(f"no searchspace named {name!r}; {available}")
-    value = namespace[name]
-    if not isinstance(value, Searchspace):
-        raise UsageError(
-            f"--searchspace {name!r} is a {type(value).__name__}, not a Searchspace; {available}"
-        )
-    return value
+    space: Searchspace = _instance("--searchspace", "searchspace", name, namespace, Searchspace, available)
+    return space
 
 
 def _ablation_kwargs(args: argparse.Namespace, namespace: Mapping[str, Any]) -> dict[str, Any]:
@@ -247,7 +298,7 @@ def _ablation_kwargs(args: argparse.Namespace, namespace: Mapping[str, Any]) -> 
         raise UsageError(
             "--optimizer is for --searchspace; an ablation's trials come from the study (choose --ablator)"
         )
-    study = _lookup_ablation(args.ablation, namespace)
+    study = _lookup_ablation(args.ablation_study, namespace)
     ablator = "loco" if args.ablator is None else args.ablator
 
     def check_ablator(value: str) -> None:
@@ -263,21 +314,32 @@ def _ablation_kwargs(args: argparse.Namespace, namespace: Mapping[str, Any]) -> 
 
 
 def _lookup_ablation(name: str, namespace: Mapping[str, Any]) -> AblationStudy:
-    studies = sorted(
-        k for k, v in namespace.items() if isinstance(v, AblationStudy) and not k.startswith("_")
+    available = _available(namespace, AblationStudy, "%%ablation NAME --dataset D --label L")
+    study: AblationStudy = _instance(
+        "--ablation", "ablation study", name, namespace, AblationStudy, available
     )
-    available = (
-        f"AblationStudy variables in the notebook: {', '.join(studies)}"
-        if studies
-        else "there is no AblationStudy in the notebook yet; declare one with "
-        "%%ablation NAME --dataset D --label L"
-    )
+    return study
+
+
+def _available(namespace: Mapping[str, Any], cls: type, declare: str) -> str:
+    """Which public variables of the notebook hold a ``cls``, for an error message."""
+    names = sorted(k for k, v in namespace.items() if isinstance(v, cls) and not k.startswith("_"))
+    if not names:
+        return f"there is no {cls.__name__} in the notebook yet; declare one with {declare}"
+    return f"{cls.__name__} variables in the notebook: {', '.join(names)}"
+
+
+def _instance(
+    flag: str, noun: str, name: str, namespace: Mapping[str, Any], cls: type, available: str
+) -> Any:
+    """The ``cls`` that notebook variable ``name`` holds, else a UsageError ending in ``available``."""
     if name not in namespace:
-        raise UsageError(f"no ablation study named {name!r}; {available}")
+        raise UsageError(f"no {noun} named {name!r}; {available}")
     value = namespace[name]
-    if not isinstance(value, AblationStudy):
+    if not isinstance(value, cls):
+        article = "an" if cls.__name__[0] in "AEIOU" else "a"
         raise UsageError(
-            f"--ablation {name!r} is a {type(value).__name__}, not an AblationStudy; {available}"
+            f"{flag} {name!r} is a {type(value).__name__}, not {article} {cls.__name__}; {available}"
         )
     return value
 
@@ -293,23 +355,6 @@ def _builtin_or_variable(
         if value in namespace and not isinstance(namespace[value], str):
             return namespace[value]
         raise UsageError(f"{flag} {value!r}: {exc}, or the name of a variable holding one") from None
-
-
-def _check_optimizer(value: str) -> None:
-    from maggy.optimizer import get_optimizer
-
-    get_optimizer(value)
-
-
-def _check_policy(value: str) -> None:
-    from maggy.earlystop import get_policy
-
-    get_policy(value)
-
-
-def _check_backend(value: str) -> None:
-    if value != "local":
-        raise ValueError("use 'local'")
 
 
 def _did_you_mean(name: str, namespace: Mapping[str, Any]) -> str:

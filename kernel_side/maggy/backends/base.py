@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 
 @dataclass(frozen=True)
@@ -41,18 +41,25 @@ class Supervision:
     has_left: Callable[[str, int], bool] = lambda worker_id, attempt: False
 
 
-#: Where the driver listens when a backend does not say (backends written before driver_host).
+#: Where the driver listens when a backend does not say: loopback, reachable from local workers only.
 DEFAULT_DRIVER_HOST = "127.0.0.1"
 
 
 class Backend(Protocol):
+    """The backend contract. A user backend may subclass it (and inherits the defaults of the
+    members that have one) or just have the members: ``lagom(backend=obj)`` uses it as is."""
+
     name: str
 
     def driver_host(self) -> str:
         """The address the driver binds: one its workers can reach, never a wildcard by default.
 
         Called once per experiment, before :meth:`start`, on the thread that runs ``lagom``.
+        Default: :data:`DEFAULT_DRIVER_HOST` (loopback), which suits workers on this machine; a
+        backend object that does not subclass Backend and lacks this method gets the same
+        default, from :func:`driver_host_of`.
         """
+        return DEFAULT_DRIVER_HOST
 
     def worker_count(self, num_trials: int) -> int:
         """How many workers to start for ``num_trials`` trials."""
@@ -78,6 +85,15 @@ class Backend(Protocol):
 
     def shutdown(self, graceful: bool = True) -> None:
         """Stop every worker; ``graceful`` first lets them leave on their own after DONE."""
+
+
+def driver_host_of(backend: object) -> str:
+    """Where the driver listens for ``backend``: its :meth:`Backend.driver_host`, or the default
+    (:data:`DEFAULT_DRIVER_HOST`) for a backend object that does not define one."""
+    # The one place the default is applied to objects that have the other members only.
+    if hasattr(backend, "driver_host"):
+        return cast(Backend, backend).driver_host()
+    return DEFAULT_DRIVER_HOST
 
 
 def pack_training_function(

@@ -1,7 +1,9 @@
 """Checks of ``lagom``'s arguments, run before any worker starts.
 
-Every error is a ValueError (TypeError for a map_fun that is not a plain training function)
-whose message names the argument and says what to change.
+Every error is a ValueError (TypeError for a map_fun that is not a plain training function, or a
+listener that is not callable) whose message names the argument and says what to change. Each
+option's own check is named next to its field in ``maggy.options``; the checks that combine
+several options are called by ``maggy.experiment``.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ import functools
 import inspect
 import math
 import numbers
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 from maggy.optimizer.base import BUDGET_ARG, AbstractOptimizer
 from maggy.searchspace import Searchspace
@@ -29,7 +31,7 @@ HB_INTERVAL_MIN = 0.01
 HB_INTERVAL_MAX = 60.0
 
 
-def check_callable(map_fun: Any) -> None:
+def check_callable(map_fun: Any) -> Callable[..., Any]:
     """map_fun must be a plain function the worker can call and get a result from, right away.
 
     A coroutine, generator or async generator function returns an object instead of running, and
@@ -57,6 +59,7 @@ def check_callable(map_fun: Any) -> None:
             f"map_fun {fn_name}() is a generator function (it uses yield), so calling it returns a generator, "
             "not a result: return the metric instead, and report progress with reporter.broadcast(value)"
         )
+    return cast(Callable[..., Any], map_fun)
 
 
 def check_experiment_type(experiment_type: Any) -> str:
@@ -108,6 +111,29 @@ def check_text(name: str, value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a string, got {type(value).__name__}")
     return value
+
+
+def check_listeners(name: str, value: Any) -> tuple[Callable[..., Any], ...]:
+    """A list (any iterable) of callables, each called with every driver event; kept as a tuple.
+    None counts as no listeners, as for the other options whose default means "none"."""
+    if value is None:
+        return ()
+    if callable(value) or isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(
+            f"{name} must be a list of callables, each receiving every event (e.g. {name}=[print]), "
+            f"got {type(value).__name__}"
+        )
+    listeners = tuple(value)
+    for i, listener in enumerate(listeners):
+        if not callable(listener):
+            raise TypeError(
+                f"{name}[{i}] is {_a(type(listener).__name__)}, not a callable: pass functions that take an event"
+            )
+    return listeners
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
 def check_searchspace(searchspace: Any) -> Searchspace:

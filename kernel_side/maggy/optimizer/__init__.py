@@ -17,7 +17,8 @@ The classes take their settings (and a ``seed``) as constructor arguments, e.g.
 ``from maggy.optimizer import TPE`` imports that one module on first use.
 
 A custom optimizer subclasses :class:`AbstractOptimizer`; its ``suggest`` returns a params dict,
-or a :class:`Suggestion` ``(params, budget=...)`` to grant a budget (set ``uses_budget = True``).
+a :class:`Suggestion` ``(params, budget=...)`` to grant a budget (set ``uses_budget = True``), or
+a :class:`Decision`: ``WAIT`` (nothing now) or ``FINISHED`` (no more trials).
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ import importlib
 import inspect
 from typing import TYPE_CHECKING, Any
 
-from maggy.optimizer.base import FINISHED, WAIT, AbstractOptimizer, Suggestion
+from maggy.optimizer.base import FINISHED, WAIT, AbstractOptimizer, Decision, Suggestion
 from maggy.optimizer.gridsearch import GridSearch
 from maggy.optimizer.randomsearch import RandomSearch
 
 __all__ = [
     "AbstractOptimizer",
+    "Decision",
     "FINISHED",
     "WAIT",
     "Suggestion",

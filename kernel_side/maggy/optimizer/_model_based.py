@@ -13,7 +13,7 @@ from typing import Any
 from maggy._rng import SeedLike, as_generator
 from maggy.optimizer._encoding import Encoder, config_key
 from maggy.optimizer._history import Observations, Pending, draw_new, space_size
-from maggy.optimizer.base import FINISHED, AbstractOptimizer, _Sentinel
+from maggy.optimizer.base import FINISHED, AbstractOptimizer, Decision
 from maggy.trial import Trial
 
 
@@ -36,7 +36,7 @@ class ModelBasedOptimizer(AbstractOptimizer):
     def planned_trials(self) -> int:
         return self.num_trials if self._size is None else min(self.num_trials, self._size)
 
-    def suggest(self) -> dict[str, Any] | _Sentinel:
+    def suggest(self) -> dict[str, Any] | Decision:
         if self._suggested >= self.planned_trials():
             return FINISHED
         if len(self._history) < self.n_startup:

@@ -25,7 +25,8 @@ top rung, an info line says how many trials that would take.
 **Results**: a FINISHED trial's metric is its result at its rung. An EARLY_STOPPED, STOPPED,
 ERROR or LOST (not retried) trial counts at its rung as worse than every finished one and is never
 promoted. Compare configurations at the same rung: a metric after 1 epoch and one after 27 are
-different quantities (lagom's ``best_*`` compares every finished trial, whatever its budget).
+different quantities, so lagom's ``best_*`` (``maggy.core.result.best_trial``, the one rule every
+view uses) compares only the finished trials at the largest budget reached.
 
 **Early stopping**: ASHA does its own stopping (a configuration not promoted simply is not run
 further), so use ``lagom(..., es_policy='none')``. Under lagom's default median rule, a run the
@@ -54,7 +55,7 @@ from maggy.optimizer._bracket import (
     rung_budgets,
 )
 from maggy.optimizer._history import Pending
-from maggy.optimizer.base import BUDGET_ARG, FINISHED, WAIT, AbstractOptimizer, Suggestion, _Sentinel
+from maggy.optimizer.base import BUDGET_ARG, FINISHED, WAIT, AbstractOptimizer, Decision, Suggestion
 from maggy.optimizer.randomsearch import RandomSearch
 from maggy.trial import Trial, TrialState
 
@@ -128,7 +129,7 @@ class Asha(AbstractOptimizer):
                 needed,
             )
 
-    def suggest(self) -> Suggestion | _Sentinel:
+    def suggest(self) -> Suggestion | Decision:
         if self._suggested >= self.num_trials:
             return FINISHED
         for index, bracket in enumerate(self.brackets):

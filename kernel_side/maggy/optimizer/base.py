@@ -3,8 +3,9 @@
 The driver calls, from one thread and never concurrently:
   1. ``setup(searchspace, num_trials, direction, rng)`` once before the first suggestion;
   2. ``suggest()`` whenever a worker is free: it returns a params dict, a :class:`Suggestion`
-     (params plus a budget, for optimizers that grant one), ``WAIT`` (nothing now; the driver asks
-     again after the next trial finishes) or ``FINISHED`` (no more trials will come);
+     (params plus a budget, for optimizers that grant one), or a :class:`Decision`: ``WAIT``
+     (nothing now; the driver asks again after the next trial finishes) or ``FINISHED`` (no more
+     trials will come);
   3. ``on_trial_finished(trial)`` with the finished :class:`maggy.trial.Trial` (any terminal state).
 
 The driver stops asking after ``planned_trials()`` suggestions, so a simple optimizer never has
@@ -20,6 +21,7 @@ optimizer sees it in ``on_trial_finished`` like any other failed trial.
 from __future__ import annotations
 
 import abc
+import enum
 import json
 import math
 import numbers
@@ -34,21 +36,22 @@ if TYPE_CHECKING:
     from maggy.trial import Trial
 
 
-class _Sentinel:
-    __slots__ = ("_name",)
+class Decision(enum.Enum):
+    """What ``suggest`` returns when it has no trial to hand out: ``WAIT`` or ``FINISHED``.
 
-    def __init__(self, name: str) -> None:
-        self._name = name
+    ``WAIT``: nothing now; the driver asks again after the next trial finishes. ``FINISHED``: no
+    more trials will come. Compare by identity (``suggestion is WAIT``).
+    """
+
+    WAIT = "WAIT"
+    FINISHED = "FINISHED"
 
     def __repr__(self) -> str:
-        return self._name
-
-    def __reduce__(self) -> str:
-        return self._name
+        return self.value
 
 
-WAIT: Final = _Sentinel("WAIT")
-FINISHED: Final = _Sentinel("FINISHED")
+WAIT: Final = Decision.WAIT
+FINISHED: Final = Decision.FINISHED
 
 #: The argument name under which the training function receives a suggestion's budget.
 BUDGET_ARG: Final = "budget"
@@ -182,7 +185,7 @@ class AbstractOptimizer(abc.ABC):
         """Hook run at the end of ``setup``; override to precompute (e.g. a grid)."""
 
     @abc.abstractmethod
-    def suggest(self) -> dict[str, Any] | Suggestion | _Sentinel:
+    def suggest(self) -> dict[str, Any] | Suggestion | Decision:
         """Return the next params dict (or :class:`Suggestion`, to grant a budget), ``WAIT`` or ``FINISHED``."""
 
     def on_trial_finished(self, trial: Trial) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from maggy.optimizer.base import FINISHED, AbstractOptimizer, _Sentinel
+from maggy.optimizer.base import FINISHED, AbstractOptimizer, Decision
 from maggy.searchspace import DOUBLE, INTEGER, Parameter
 
 logger = logging.getLogger("maggy")
@@ -73,7 +73,7 @@ class GridSearch(AbstractOptimizer):
     def planned_trials(self) -> int:
         return len(self.grid)
 
-    def suggest(self) -> dict[str, Any] | _Sentinel:
+    def suggest(self) -> dict[str, Any] | Decision:
         if self._next >= len(self.grid):
             return FINISHED
         self._next += 1

@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 from maggy._rng import SeedLike, as_generator
-from maggy.optimizer.base import FINISHED, AbstractOptimizer, _Sentinel
+from maggy.optimizer.base import FINISHED, AbstractOptimizer, Decision
 
 logger = logging.getLogger("maggy")
 
@@ -56,7 +56,7 @@ class RandomSearch(AbstractOptimizer):
     def planned_trials(self) -> int:
         return self.num_trials if self._size is None else min(self.num_trials, self._size)
 
-    def suggest(self) -> dict[str, Any] | _Sentinel:
+    def suggest(self) -> dict[str, Any] | Decision:
         if self._suggested >= self.planned_trials():
             return FINISHED
         key = self._draw()

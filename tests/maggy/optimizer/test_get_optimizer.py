@@ -101,3 +101,24 @@ def test_new_classes_load_lazily_by_name() -> None:
 
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         o.Nope  # noqa: B018
+
+
+def test_wait_and_finished_are_members_of_a_public_type_that_suggest_declares() -> None:
+    import pickle
+    import typing
+
+    from maggy.optimizer import Decision
+
+    assert WAIT is Decision.WAIT and FINISHED is Decision.FINISHED
+    assert repr(WAIT) == "WAIT" and repr(FINISHED) == "FINISHED"
+    assert pickle.loads(pickle.dumps(WAIT)) is WAIT  # they may cross a process boundary
+    returns = typing.get_type_hints(AbstractOptimizer.suggest)["return"]
+    assert Decision in typing.get_args(returns)
+
+
+def test_uses_results_and_uses_budget_are_declared_with_their_defaults() -> None:
+    from maggy.optimizer import Asha
+
+    assert AbstractOptimizer.uses_results is True and AbstractOptimizer.uses_budget is False
+    assert RandomSearch.uses_results is False and GridSearch.uses_results is False
+    assert Asha.uses_budget is True

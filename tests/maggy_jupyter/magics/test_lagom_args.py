@@ -8,7 +8,8 @@ from IPython.core.error import UsageError
 from maggy import Searchspace
 from maggy.ablation import LOCO, AblationStudy
 from maggy.optimizer import GridSearch
-from maggy_jupyter.magics.parse import DEFAULT_OUT, defined_functions, lagom_config, parse_lagom_line
+from maggy.options import LagomOptions
+from maggy_jupyter.magics.parse import DEFAULT_OUT, FLAGS, defined_functions, lagom_config, parse_lagom_line
 
 SP = Searchspace(x=("DOUBLE", [0, 1]))
 
@@ -27,7 +28,7 @@ def ns(**extra):
 
 def test_minimal_cell_form_uses_the_last_function_and_lagom_defaults():
     config = lagom_config("--searchspace sp", ns(), cell_functions=["other", "train"])
-    assert config.kwargs == {"map_fun": train, "name": "train", "searchspace": SP}
+    assert config.options == LagomOptions(map_fun=train, name="train", searchspace=SP)
     assert (config.out, config.background, config.fn_name) == (DEFAULT_OUT, False, "train")
 
 
@@ -39,38 +40,38 @@ def test_every_flag_reaches_its_lagom_keyword():
         " --store /tmp/s.db --out res --async"
     )
     config = lagom_config(line, ns(), cell_functions=["train"])
-    assert config.kwargs == {
-        "map_fun": train,
-        "searchspace": SP,
-        "name": "exp1",
-        "optimizer": "gridsearch",
-        "num_trials": 12,
-        "direction": "min",
-        "description": "two words",
-        "seed": 7,
-        "es_policy": "none",
-        "es_interval": 0.5,
-        "es_min": 3,
-        "hb_interval": 0.25,
-        "num_workers": 2,
-        "trial_timeout": 30.0,
-        "max_retries": 0,
-        "backend": "local",
-        "store": "/tmp/s.db",
-    }
+    assert config.options == LagomOptions(
+        map_fun=train,
+        searchspace=SP,
+        name="exp1",
+        optimizer="gridsearch",
+        num_trials=12,
+        direction="min",
+        description="two words",
+        seed=7,
+        es_policy="none",
+        es_interval=0.5,
+        es_min=3,
+        hb_interval=0.25,
+        num_workers=2,
+        trial_timeout=30.0,
+        max_retries=0,
+        backend="local",
+        store="/tmp/s.db",
+    )
     assert config.out == "res" and config.background is True
 
 
 def test_line_form_takes_the_function_by_name_and_accepts_a_parsed_namespace():
     args = parse_lagom_line("other --searchspace sp")
     config = lagom_config(args, ns())
-    assert config.kwargs["map_fun"] is other and config.kwargs["name"] == "other"
-    assert lagom_config("--fn other --searchspace sp", ns()).kwargs["map_fun"] is other
+    assert config.options.map_fun is other and config.options.name == "other"
+    assert lagom_config("--fn other --searchspace sp", ns()).options.map_fun is other
 
 
 def test_fn_flag_overrides_the_cells_last_function():
     config = lagom_config("--fn other --searchspace sp", ns(), cell_functions=["train", "other", "train"])
-    assert config.fn_name == "other" and config.kwargs["map_fun"] is other
+    assert config.fn_name == "other" and config.options.map_fun is other
 
 
 def test_variables_can_stand_for_optimizer_policy_and_backend_objects():
@@ -80,8 +81,8 @@ def test_variables_can_stand_for_optimizer_policy_and_backend_objects():
         ns(my_opt=grid, randomsearch_not=None, my_backend=backend),
         cell_functions=["train"],
     )
-    assert config.kwargs["optimizer"] is grid and config.kwargs["backend"] is backend
-    assert config.kwargs["es_policy"] is None
+    assert config.options.optimizer is grid and config.options.backend is backend
+    assert config.options.es_policy is None
 
 
 @pytest.mark.parametrize(
@@ -136,10 +137,10 @@ def test_variables_can_stand_for_optimizer_policy_and_backend_objects():
             "--es-policy 'asha': unknown es_policy 'asha'",
         ),
         (
-            "train --searchspace sp --backend spark",
+            "train --searchspace sp --backend yarn",
             ns(),
             None,
-            "--backend 'spark': use 'local', or the name of a variable",
+            "--backend 'yarn': use 'local' or 'spark', or the name of a variable",
         ),
         ("train --searchspace sp --out 1x", ns(), None, "--out '1x' is not a valid variable name"),
         ("train --searchspace sp --direction up", ns(), None, "argument --direction: invalid choice: 'up'"),
@@ -195,22 +196,20 @@ def test_ablation_flag_sets_the_ablation_keywords_with_loco_by_default():
         ns(st=STUDY, ablation_train=ablation_train),
         cell_functions=["ablation_train"],
     )
-    assert config.kwargs == {
-        "map_fun": ablation_train,
-        "name": "ablation_train",
-        "experiment_type": "ablation",
-        "ablation_study": STUDY,
-        "ablator": "loco",
-        "num_workers": 2,
-    }
+    assert config.options == LagomOptions(
+        map_fun=ablation_train,
+        name="ablation_train",
+        experiment_type="ablation",
+        ablation_study=STUDY,
+        ablator="loco",
+        num_workers=2,
+    )
 
 
 def test_ablator_flag_takes_a_builtin_name_or_a_variable():
     namespace = ns(st=STUDY, mine=LOCO())
-    assert lagom_config("train --ablation st --ablator LOCO", namespace).kwargs["ablator"] == "LOCO"
-    assert (
-        lagom_config("train --ablation st --ablator mine", namespace).kwargs["ablator"] is namespace["mine"]
-    )
+    assert lagom_config("train --ablation st --ablator LOCO", namespace).options.ablator == "LOCO"
+    assert lagom_config("train --ablation st --ablator mine", namespace).options.ablator is namespace["mine"]
 
 
 @pytest.mark.parametrize(
@@ -278,3 +277,63 @@ def test_summary_of_a_failed_experiment_says_why():
     )
     text = result.summary()
     assert text.startswith("experiment e2: FAILED, 3 trials") and f"failed: {failure}" in text
+
+
+# ---- the flags are generated from LagomOptions: every option has one, and %%lagom? lists it ----
+
+
+def test_every_option_has_a_flag_that_lagom_help_lists():
+    import dataclasses
+
+    from maggy_jupyter.magics.cells import MaggyMagics
+
+    assert set(FLAGS) == {field.name for field in dataclasses.fields(LagomOptions)}
+    parser_flags = {s for action in MaggyMagics.lagom.parser._actions for s in action.option_strings}
+    help_text = MaggyMagics.lagom.__doc__
+    for name, flag in FLAGS.items():
+        assert flag in parser_flags and flag in help_text, (name, flag)
+
+
+def test_progress_and_listeners_have_flags():
+    def listener(event):
+        pass
+
+    namespace = ns(mine=[listener])
+    config = lagom_config(
+        "--searchspace sp --no-progress --listeners mine", namespace, cell_functions=["train"]
+    )
+    assert config.options.progress is False and config.options.listeners == (listener,)
+    assert (
+        lagom_config("--searchspace sp --progress", ns(), cell_functions=["train"]).options.progress is True
+    )
+    with pytest.raises(UsageError, match="--listeners 'nope': no variable named 'nope' in the notebook"):
+        lagom_config("--searchspace sp --listeners nope", ns(), cell_functions=["train"])
+
+
+@pytest.mark.parametrize(
+    ("flags", "fragment"),
+    [
+        ("--num-trials 0", "num_trials must be a positive int, got 0"),
+        ("--hb-interval inf", "hb_interval must be a finite number of seconds, got inf"),
+        ("--es-min -1", "es_min must be an int >= 0, got -1"),
+        ("--listeners train", "listeners must be a list of callables, each receiving every event"),
+    ],
+)
+def test_bad_option_values_are_usage_errors_before_the_experiment_starts(flags, fragment):
+    # Before: these reached lagom() and ended the cell with a ValueError traceback.
+    with pytest.raises(UsageError) as info:
+        lagom_config(f"--searchspace sp {flags}", ns(), cell_functions=["train"])
+    assert fragment in str(info.value)
+
+
+def test_an_async_training_function_is_a_usage_error():
+    async def atrain(x):
+        return x
+
+    with pytest.raises(UsageError, match=r"map_fun atrain\(\) is an async function"):
+        lagom_config("--searchspace sp", ns(atrain=atrain), cell_functions=["atrain"])
+
+
+def test_backend_flag_takes_spark_as_lagom_does():
+    # Before: the magic refused --backend spark, which lagom(backend='spark') accepts.
+    assert lagom_config("train --searchspace sp --backend spark", ns()).options.backend == "spark"

@@ -13,7 +13,7 @@ import abc
 from typing import TYPE_CHECKING, Any
 
 from maggy.ablation.summary import PARAM
-from maggy.optimizer.base import FINISHED, AbstractOptimizer, _Sentinel
+from maggy.optimizer.base import FINISHED, AbstractOptimizer, Decision
 
 if TYPE_CHECKING:
     from maggy.ablation.ablationstudy import AblationStudy
@@ -66,7 +66,7 @@ class AbstractAblator(AbstractOptimizer):
     def initialize(self) -> None:
         self._next = 0
 
-    def suggest(self) -> dict[str, Any] | _Sentinel:
+    def suggest(self) -> dict[str, Any] | Decision:
         if self._next >= len(self.plan):
             return FINISHED
         trial = self.plan[self._next]
