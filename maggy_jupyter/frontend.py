@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any
 
 from maggy.core import events as ev
+from maggy.core.summary import ExperimentSummary
 from maggy.frontend import ExperimentHandle
 from maggy.trial import TrialState
 
@@ -189,68 +190,41 @@ class TextProgress:
 
 
 class ProgressState:
-    """Counts and best value of one experiment, fed by events; ``line`` renders them."""
+    """The text line of one experiment: its :class:`~maggy.core.summary.ExperimentSummary`,
+    fed by events; ``line`` renders it."""
 
     def __init__(self, name: str, experiment_id: str, total: int, direction: str) -> None:
-        self.name = name
-        self.experiment_id = experiment_id
-        self.total = total
-        self.direction = direction
-        self.running = 0
-        self.counts: dict[TrialState, int] = {}
-        self.best: tuple[float, int] | None = None  # (metric, trial id)
-        self.status: str | None = None
-        self.failure: str | None = None  # the engine's reason, when the experiment FAILED
-
-    @property
-    def finished(self) -> int:
-        return sum(self.counts.values())
+        self.summary = ExperimentSummary(experiment_id, name, total, direction)
 
     def apply(self, event: ev.Event) -> None:
-        if isinstance(event, ev.TrialStarted):
-            self.running += 1
-            if event.trial.retry_of is not None:  # a retried LOST trial is one more trial to run
-                self.total += 1
-        elif isinstance(event, ev.TrialFinished):
-            trial = event.trial
-            self.running = max(0, self.running - 1)
-            self.counts[trial.state] = self.counts.get(trial.state, 0) + 1
-            if (
-                trial.state is TrialState.FINISHED
-                and trial.metric is not None
-                and self._improves(trial.metric)
-            ):
-                self.best = (trial.metric, trial.trial_id)
-        elif isinstance(event, ev.ExperimentFinished):
-            self.status = event.status
-            self.failure = event.result.get("failure")
-            self.running = 0
-
-    def _improves(self, metric: float) -> bool:
-        if self.best is None:
-            return True
-        return metric < self.best[0] if self.direction == "min" else metric > self.best[0]
+        self.summary.apply(event, time.time())
 
     def line(self, elapsed: float) -> str:
-        head = f"maggy {self.name} [{self.experiment_id}]"
-        parts = [f"{self.finished}/{self.total} trials"]
-        if self.status is None:
-            parts.append(f"{self.running} running")
+        s = self.summary
+        counts = s.counts()
+        head = f"maggy {s.name} [{s.experiment_id}]"
+        parts = [f"{s.done}/{s.total} trials"]
+        if s.live:
+            parts.append(f"{counts[TrialState.RUNNING]} running")
         labels = (
             (TrialState.EARLY_STOPPED, "early-stopped"),
             (TrialState.STOPPED, "stopped"),
             (TrialState.ERROR, "errors"),
             (TrialState.LOST, "lost"),
         )
-        parts += [f"{self.counts[s]} {label}" for s, label in labels if self.counts.get(s)]
-        if self.best is not None:
-            parts.append(f"best {self.best[0]:.6g} (trial {self.best[1]})")
-        if self.status is not None:
-            ended = f"{head} {self.status} in {_duration(elapsed)}: " + " · ".join(parts)
-            return f"{ended}\n{self.failure}" if self.failure else ended
+        parts += [f"{counts[state]} {label}" for state, label in labels if counts[state]]
+        best = s.best()
+        if best is not None and best.metric is not None:
+            parts.append(f"best {best.metric:.6g} (trial {best.trial_id})")
+        if not s.live:
+            ended = f"{head} {s.status} in {_duration(elapsed)}: " + " · ".join(parts)
+            return f"{ended}\n{s.failure}" if s.failure else ended
         timing = f"{_duration(elapsed)} elapsed"
-        if 0 < self.finished < self.total:
-            timing += f", ETA ~{_duration(elapsed / self.finished * (self.total - self.finished))}"
+        eta = s.eta_after(elapsed)
+        if eta is not None and s.done < s.total:
+            timing += f", ETA ~{_duration(eta)}"
+        if s.warning:
+            timing += f" · warning: {s.warning}"
         return f"{head} " + " · ".join([*parts, timing])
 
 

@@ -18,17 +18,19 @@ import importlib
 import json
 import math
 import os
-import re
 import sys
-import time
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO
+
+from maggy import render
 
 if TYPE_CHECKING:
-    from maggy.store import ExperimentRecord, ExperimentStore
+    from maggy.experiments import Experiment
+    from maggy.store import ExperimentRecord
     from maggy.trial import Trial
 
+#: Experiments ``list`` shows when not given ``--limit`` (maggy.experiments.DEFAULT_LIST_LIMIT,
+#: not imported from there so that ``--help`` loads no store).
 DEFAULT_LIST_LIMIT = 20
 
 
@@ -41,291 +43,51 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{message} (see '{self.prog} --help')")
 
 
-# -- formatting ------------------------------------------------------------------------------
-
-
-def _fmt_time(ts: float | None) -> str:
-    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
-
-
-def _fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    s = int(seconds)
-    return f"{s // 60}m{s % 60:02d}s" if s < 3600 else f"{s // 3600}h{s % 3600 // 60:02d}m"
-
-
-def _fmt_num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.6g}"
-
-
-def _fmt_params(params: dict[str, Any], width: int | None = 70) -> str:
-    text = ", ".join(f"{k}={_fmt_num(v) if isinstance(v, float) else v}" for k, v in params.items())
-    return _clip(text, width)
-
-
-def _clip(text: str, width: int | None) -> str:
-    return text if width is None or len(text) <= width else text[: width - 3] + "..."
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns aligned by the text's visible width (colour codes take no room)."""
-    widths = [max(_width(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
-    lines = [
-        "  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [headers, *rows]
-    ]
-    return "\n".join(lines)
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-#: Terminal colours of experiment statuses (SGR codes): a FAILED run must not read as done.
-_STATUS_COLOURS = {"FAILED": "31", "STOPPED": "33", "FINISHED": "32"}
-
-
-def _width(text: str) -> int:
-    return len(_ANSI.sub("", text))
-
-
-def _status(status: str) -> str:
-    """``status``, coloured when stdout is a terminal (and NO_COLOR is not set)."""
-    code = _STATUS_COLOURS.get(status)
-    if code is None or "NO_COLOR" in os.environ or not sys.stdout.isatty():
-        return status
-    return f"\x1b[{code}m{status}\x1b[0m"
-
-
-def _best(trials: Sequence[Trial], direction: str) -> Trial | None:
-    """The best FINISHED trial by metric: early-stopped and failed ones are not candidates."""
-    from maggy.trial import TrialState
-
-    done = [
-        t
-        for t in trials
-        if t.state is TrialState.FINISHED and t.metric is not None and not math.isnan(t.metric)
-    ]
-    if not done:
-        return None
-    pick = min if direction == "min" else max
-    return pick(done, key=lambda t: cast(float, t.metric))
-
-
-def progress_text(record: ExperimentRecord, done: int, total: int) -> str:
-    """'done/planned' for a listing: trials in a terminal state out of the planned (or stored) ones."""
-    return f"{done}/{max(record.num_trials, total)}"
-
-
 # -- commands --------------------------------------------------------------------------------
 
 
-def _store_path(args: argparse.Namespace) -> Path:
-    from maggy.store import default_store_path
+def _get(args: argparse.Namespace, with_history: bool = True) -> Experiment:
+    """The experiment ``args.id`` and its trials; no store is a usage error naming the fix."""
+    from maggy.experiments import NoStore, get_experiment
 
-    return Path(args.store).expanduser() if args.store else default_store_path()
-
-
-def _open(args: argparse.Namespace) -> ExperimentStore | None:
-    """The store opened read-only, or None when there is none yet: reading must not create an
-    empty one, and must work on a read-only filesystem or a file the user may not write."""
-    from maggy.store import open_store
-
-    path = _store_path(args)
-    return open_store(path, read_only=True) if path.exists() else None
-
-
-def _open_required(args: argparse.Namespace) -> ExperimentStore:
-    store = _open(args)
-    if store is None:
-        raise _UsageError(f"no experiment store at {_store_path(args)} (pass --store PATH or set MAGGY_HOME)")
-    return store
-
-
-def _close_abandoned(args: argparse.Namespace, records: Sequence[ExperimentRecord]) -> None:
-    """Close experiments whose driver died (a killed kernel) before showing them: FAILED, with
-    their running trials LOST (maggy.core.recovery). The only write of list/show/export, made
-    through a second, writable store and only when there is such an experiment; where the store
-    cannot be written (a read-only filesystem) they are shown as they are, with a note."""
-    from maggy.core.recovery import close_abandoned, is_abandoned
-    from maggy.store import StoreError, open_store
-
-    abandoned = [r for r in records if is_abandoned(r)]
-    if not abandoned:
-        return
-    path = _store_path(args)
     try:
-        if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
-            raise StoreError("the store is read-only here")
-        with open_store(path) as writable:
-            close_abandoned(writable, abandoned)
-    except (StoreError, OSError) as e:
-        ids = ", ".join(r.experiment_id for r in abandoned)
-        print(
-            f"maggy: note: {ids} left RUNNING by a driver that is gone; not closed as FAILED ({e})",
-            file=sys.stderr,
-        )
+        return get_experiment(args.id, args.store, with_history=with_history)
+    except NoStore as e:
+        raise _UsageError(f"{e} (pass --store PATH or set MAGGY_HOME)") from None
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    store = _open(args)
-    if store is None:
-        print(f"no experiments yet (no store at {_store_path(args)})")
-        return 0
+    from maggy.experiments import list_experiments
+
     limit = None if args.limit == 0 else args.limit
-    with store:
-        # One more than shown, to know whether to say that there are more.
-        records = store.list_experiments(None if limit is None else limit + 1)
-        more = limit is not None and len(records) > limit
-        _close_abandoned(args, records[:limit])
-        rows = []
-        for rec in records[:limit]:
-            summary = store.trial_summary(rec.experiment_id, rec.direction)  # no histories read
-            metric = (
-                "-" if summary.best_metric is None else f"{_fmt_num(summary.best_metric)} ({rec.direction})"
-            )
-            progress = progress_text(rec, summary.done, summary.total)
-            cells = (rec.name, rec.experiment_type, _status(rec.status), progress, metric)
-            rows.append([rec.experiment_id, _clip(cells[0], 24), *cells[1:], _fmt_time(rec.start)])
-    if not rows:
-        print(f"no experiments in {_store_path(args)}")
+    listing = list_experiments(limit, args.store)
+    if not listing.exists:
+        print(f"no experiments yet (no store at {listing.path})")
         return 0
-    print(_table(["ID", "NAME", "TYPE", "STATUS", "TRIALS", "BEST", "STARTED"], rows))
-    if more:
+    if not listing.experiments:
+        print(f"no experiments in {listing.path}")
+        return 0
+    colour = render.wants_colour()
+    rows = [render.listing_row(e.record, e.summary, colour=colour) for e in listing.experiments]
+    print(render.table(render.LIST_COLUMNS, rows))
+    if listing.more:
         print(f"(newest {limit} shown; --limit 0 shows all)")
     return 0
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    with _open_required(args) as store:
-        rec = store.get_experiment(args.id)
-        _close_abandoned(args, [rec])
-        # The listing needs no curves (the bulk of a store); one trial in full shows its own.
-        trials = store.get_trials(rec.experiment_id, with_history=args.trial is not None)
+    # The listing needs no curves (the bulk of a store); one trial in full shows its own.
+    found = _get(args, with_history=args.trial is not None)
+    rec, trials = found.record, found.trials
     if args.trial is not None:
         match = [t for t in trials if t.trial_id == args.trial]
         if not match:
             ids = ", ".join(str(t.trial_id) for t in trials) or "none yet"
             raise _UsageError(f"experiment {rec.experiment_id} has no trial {args.trial} (trials: {ids})")
-        print(_describe_trial(rec, match[0]))
+        print(render.trial_text(rec, match[0]))
         return 0
-    print(_describe_experiment(rec, trials))
-    if trials:
-        print()
-        rows = [
-            [
-                str(t.trial_id),
-                t.state.value,
-                _fmt_num(t.metric),
-                _fmt_duration(t.duration),
-                _fmt_params(t.params),
-            ]
-            for t in trials
-        ]
-        print(_table(["TRIAL", "STATE", "METRIC", "DURATION", "PARAMS"], rows))
+    print(render.experiment_text(rec, trials, colour=render.wants_colour()))
     return 0
-
-
-def _fields(pairs: Sequence[tuple[str, Any]]) -> str:
-    """Aligned 'key  value' lines, skipping empty values."""
-    pairs = [(k, v) for k, v in pairs if v not in (None, "", {}, [])]
-    width = max(len(k) for k, _ in pairs)
-    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in pairs)
-
-
-def _json_line(obj: Any) -> str | None:
-    return None if obj is None else json.dumps(obj, ensure_ascii=False, default=str)
-
-
-def _describe_experiment(rec: ExperimentRecord, trials: Sequence[Trial]) -> str:
-    states: dict[str, int] = {}
-    for t in trials:
-        states[t.state.value] = states.get(t.state.value, 0) + 1
-    counts = ", ".join(f"{n} {s.lower().replace('_', ' ')}" for s, n in states.items())
-    best = _best(trials, rec.direction)
-    end = rec.end if rec.end is not None else (time.time() if rec.status == "RUNNING" else None)
-    return _fields(
-        [
-            ("experiment", rec.experiment_id),
-            ("name", rec.name),
-            ("description", rec.description),
-            ("type", rec.experiment_type),
-            ("status", _status(rec.status)),
-            ("failure", (rec.result or {}).get("failure")),
-            ("first error", _first_error(trials)),
-            ("optimizer", f"{rec.optimizer} ({rec.direction})"),
-            (
-                "trials",
-                f"{progress_text(rec, sum(t.state.is_terminal for t in trials), len(trials))} done"
-                + (f" ({counts})" if counts else ""),
-            ),
-            (
-                "best",
-                None
-                if best is None
-                else f"{_fmt_num(best.metric)} (trial {best.trial_id}: {_fmt_params(best.params, None)})",
-            ),
-            ("started", _fmt_time(rec.start)),
-            ("ended", None if rec.end is None else _fmt_time(rec.end)),
-            ("duration", None if end is None else _fmt_duration(end - rec.start)),
-            ("searchspace", _json_line(rec.searchspace)),
-            ("config", _json_line(rec.config or None)),
-            ("result", _json_line(rec.result)),
-        ]
-    )
-
-
-def _first_error(trials: Sequence[Trial]) -> str | None:
-    """The first failed trial's last traceback lines, maggy's own frames left out, when no trial
-    succeeded (then the error is the news; otherwise ``--trial N`` shows each one)."""
-    from maggy.core.failure import all_failed, error_tail, first_error
-
-    if all_failed(trials) is None:
-        return None
-    first = first_error(trials)
-    if first is None or not first.error:
-        return None
-    return f"trial {first.trial_id}:\n" + "\n".join(f"    {x}" for x in error_tail(first.error).splitlines())
-
-
-def _history_summary(history: Sequence[Sequence[float]]) -> str:
-    if not history:
-        return "no points"
-    values = [(p[1], p[0]) for p in history if not math.isnan(p[1])]
-    first, last = history[0], history[-1]
-    text = f"{len(history)} point{'s' if len(history) != 1 else ''}, steps {_fmt_num(first[0])}..{_fmt_num(last[0])}"
-    text += f"; last {_fmt_num(last[1])}"
-    if values:
-        (lo, lo_step), (hi, hi_step) = min(values), max(values)
-        text += (
-            f", min {_fmt_num(lo)} (step {_fmt_num(lo_step)}), max {_fmt_num(hi)} (step {_fmt_num(hi_step)})"
-        )
-    return text
-
-
-def _describe_trial(rec: ExperimentRecord, trial: Trial) -> str:
-    head = _fields(
-        [
-            ("trial", f"{trial.trial_id} of experiment {rec.experiment_id} ({rec.name})"),
-            ("state", trial.state.value),
-            ("metric", _fmt_num(trial.metric)),
-            ("params", _fmt_params(trial.params, None) or "(none)"),
-            ("worker", trial.worker),
-            ("started", None if trial.start is None else _fmt_time(trial.start)),
-            ("ended", None if trial.end is None else _fmt_time(trial.end)),
-            ("duration", None if trial.start is None else _fmt_duration(trial.duration)),
-            ("retry of", None if trial.retry_of is None else f"trial {trial.retry_of}"),
-            ("budget", None if trial.budget is None else _fmt_num(trial.budget)),
-            ("info", _json_line(trial.info or None)),
-            ("history", _history_summary(trial.history)),
-        ]
-    )
-    parts = [head, f"\nlogs ({len(trial.logs)} lines):" if trial.logs else "\nlogs: none"]
-    parts += [f"  {line}" for line in trial.logs]
-    if trial.error:
-        parts += ["\nerror:", *(f"  {line}" for line in trial.error.rstrip("\n").splitlines())]
-    return "\n".join(parts)
 
 
 def _finite(obj: Any) -> Any:
@@ -374,10 +136,8 @@ def _write_csv(out: TextIO, trials: Sequence[Trial]) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    with _open_required(args) as store:
-        rec = store.get_experiment(args.id)
-        _close_abandoned(args, [rec])
-        trials = store.get_trials(rec.experiment_id)
+    found = _get(args)
+    rec, trials = found.record, found.trials
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
     try:
         if args.format == "json":
@@ -423,6 +183,17 @@ def _demo_args(argv: list[str]) -> list[str] | None:
     return None
 
 
+def _count(text: str) -> int:
+    """argparse type of ``--limit``: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {text!r}")
+    return value
+
+
 def _build_parser() -> _Parser:
     store_opt = _Parser(add_help=False)
     store_opt.add_argument("--store", metavar="PATH", default=argparse.SUPPRESS, help="experiment store file")
@@ -443,7 +214,7 @@ def _build_parser() -> _Parser:
     p = actions.add_parser("list", parents=[store_opt], help="experiments, newest first")
     p.add_argument(
         "--limit",
-        type=int,
+        type=_count,
         default=DEFAULT_LIST_LIMIT,
         metavar="N",
         help=f"show the newest N (default {DEFAULT_LIST_LIMIT}; 0: all)",

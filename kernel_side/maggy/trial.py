@@ -17,6 +17,11 @@ from typing import Any
 #: Most points the driver keeps in a trial's in-memory ``history`` (see :func:`extend_bounded`).
 HISTORY_LIMIT = 2048
 
+#: Most of a trial's latest log lines, and characters in them, the driver keeps in its in-memory
+#: ``logs`` (see :func:`extend_log_tail`); the whole log is in the store.
+LOG_TAIL_LINES = 1000
+LOG_TAIL_CHARS = 1 << 20
+
 
 class TrialState(str, enum.Enum):
     """Lifecycle of one trial. The string values are what the store and the wire carry."""
@@ -56,7 +61,10 @@ class Trial:
     points kept (:func:`extend_bounded`); every point is in the ``MetricPoints`` events and in
     the store, whose ``get_trials`` returns whole histories.
     ``metric`` is the final value: the returned number, or for an early-stopped or stopped trial
-    its last broadcast value. ``logs`` holds the trial's log lines and captured print() output.
+    its last broadcast value. ``logs`` holds the trial's log lines and captured print() output; in
+    the driver only their tail (at most :data:`LOG_TAIL_LINES` lines and :data:`LOG_TAIL_CHARS`
+    characters, :func:`extend_log_tail`), behind a first line, an :class:`ElidedLines`, that
+    counts the earlier lines; every line is in the ``TrialLog`` events and in the store.
     """
 
     trial_id: int
@@ -170,3 +178,50 @@ def thin_points(points: Sequence[Any], target: int) -> list[Any]:
                 kept.append(p)
     kept.append(points[-1])
     return kept
+
+
+class ElidedLines(str):
+    """The first line of a trial's log tail in the driver: how many earlier lines are only in the
+    store (``elided``). Reads as a plain line wherever the log is shown or serialised; copies and
+    pickles keep its type, so that :func:`extend_log_tail` tells it from a user's line."""
+
+    elided: int
+
+    def __new__(cls, count: int) -> ElidedLines:
+        s = "s are" if count != 1 else " is"
+        line = super().__new__(
+            cls,
+            f"[maggy: {count:,} earlier line{s} in the experiment store: maggy experiments show ID --trial N]",
+        )
+        line.elided = count
+        return line
+
+    def __getnewargs__(self) -> tuple[int]:  # type: ignore[override]  # copies and pickles: from the count
+        return (self.elided,)
+
+
+def extend_log_tail(logs: list[str], lines: Sequence[str]) -> None:
+    """Append ``lines`` to ``logs``, keeping at most the latest :data:`LOG_TAIL_LINES` lines and
+    :data:`LOG_TAIL_CHARS` characters; once lines are dropped, ``logs[0]`` is an
+    :class:`ElidedLines` counting all those dropped so far.
+
+    A single line longer than the whole allowance is kept cut to its last characters, saying
+    so. The lines are not copied. Costs O(tail) per call (a heartbeat's worth of lines).
+    """
+    logs.extend(lines)
+    elided = logs[0].elided if logs and isinstance(logs[0], ElidedLines) else 0
+    first = 1 if elided else 0
+    keep = min(len(logs) - first, LOG_TAIL_LINES)
+    size = sum(map(len, logs[len(logs) - keep :]))
+    while keep > 1 and size > LOG_TAIL_CHARS:  # drop the oldest kept lines until the rest fit
+        size -= len(logs[len(logs) - keep])
+        keep -= 1
+    dropped = len(logs) - first - keep
+    if dropped:
+        logs[:] = [ElidedLines(elided + dropped), *logs[len(logs) - keep :]]
+    if keep and len(logs[-1]) > LOG_TAIL_CHARS:
+        cut = len(logs[-1]) - LOG_TAIL_CHARS
+        logs[-1] = (
+            f"[maggy: the first {cut:,} characters of this line are in the experiment store] "
+            + logs[-1][-LOG_TAIL_CHARS:]
+        )

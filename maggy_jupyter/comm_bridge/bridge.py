@@ -54,8 +54,8 @@ class Bridge:
         self._threaded = threaded
         self.store_opener = store_opener
         self._lock = threading.Condition()
+        # experiment id -> its stream (which holds its handle); running experiments only
         self.streams: dict[str, ExperimentStream] = {}
-        self.handles: dict[str, Any] = {}
         # comm -> ids of the experiments it receives batches for
         self._subscriptions: dict[Any, set[str]] = {}
         self._own_comms: dict[str, Any] = {}  # experiment id -> the comm the kernel opened for it
@@ -75,7 +75,6 @@ class Bridge:
                 return
             stream = ExperimentStream(handle, self.interval, self._clock(), start=time.time())
             self.streams[handle.experiment_id] = stream
-            self.handles[handle.experiment_id] = handle
             try:
                 comm = self._comm_factory(target_name=wire.TARGET, data=stream.snapshot())
             except Exception:
@@ -108,7 +107,6 @@ class Bridge:
         self._send_batch(stream, force=True)
         experiment_id = stream.experiment_id
         del self.streams[experiment_id]
-        self.handles.pop(experiment_id, None)
         for subscribed in self._subscriptions.values():
             subscribed.discard(experiment_id)
         comm = self._own_comms.pop(experiment_id, None)

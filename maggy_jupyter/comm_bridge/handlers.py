@@ -13,11 +13,14 @@ they may run on a subshell thread or in the blocking-cell pump while the driver 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from maggy.core.result import best_trial
+from maggy.core.summary import ExperimentSummary, first_failed
+from maggy.trial import Trial, thin_points
 from maggy_jupyter.comm_bridge import wire
-from maggy_jupyter.comm_bridge.stream import ExperimentStream, best_of
+from maggy_jupyter.comm_bridge.stream import HISTORY_LIMIT, ExperimentStream, summary_fields
 
 if TYPE_CHECKING:
     from maggy_jupyter.comm_bridge.bridge import Bridge
@@ -44,13 +47,13 @@ def list_experiments(bridge: Bridge, comm: Any, data: dict[str, Any]) -> dict[st
     stored: list[dict[str, Any]] = []
     try:
         with _open_store(bridge) as store:
-            from maggy.core.recovery import close_abandoned
-
             records = store.list_experiments(limit=limit)
-            close_abandoned(store, records)  # left RUNNING by a killed kernel: shown as FAILED
             for record in records:
                 if record.experiment_id not in seen:
-                    stored.append(_stored_summary(record))
+                    # A failed experiment's first error needs its trials (without their histories).
+                    failed = record.status == "FAILED"
+                    trials = store.get_trials(record.experiment_id, with_history=False) if failed else None
+                    stored.append(_stored_summary(record, trials))
     except Exception as exc:
         # a broken or locked store must not hide the running experiments
         log.warning("maggy: could not read the experiment store for the Experiments panel: %s", exc)
@@ -70,8 +73,8 @@ def subscribe(bridge: Bridge, comm: Any, data: dict[str, Any]) -> dict[str, Any]
     with _open_store(bridge) as store:
         record = _stored_record(store, data["experiment_id"])
         trials = store.get_trials(record.experiment_id)
-    rows = [{**wire.trial_fields(t), "history": t.history, "num_logs": len(t.logs)} for t in trials]
-    return wire.message("experiment", experiment=_stored_summary(record), trials=rows, seq=0)
+    rows = [{**wire.trial_fields(t), "history": _thinned(t.history), "num_logs": len(t.logs)} for t in trials]
+    return wire.message("experiment", experiment=_stored_summary(record, trials), trials=rows, seq=0)
 
 
 def unsubscribe(bridge: Bridge, comm: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -98,7 +101,7 @@ def get_trial(bridge: Bridge, comm: Any, data: dict[str, Any]) -> dict[str, Any]
     if not found:
         raise wire.BadRequest(f"experiment {record.experiment_id} has no trial {trial_id}")
     trial = found[0]
-    payload = {**wire.trial_fields(trial), "history": trial.history, "logs": trial.logs}
+    payload = {**wire.trial_fields(trial), "history": _thinned(trial.history), "logs": trial.logs}
     return wire.message("trial", experiment_id=record.experiment_id, trial=payload, seq=0)
 
 
@@ -147,7 +150,7 @@ def _live_handle(bridge: Bridge, id_or_prefix: str) -> Any:
     with bridge.locked():
         stream = _live_stream(bridge, id_or_prefix)
         if stream is not None:
-            return bridge.handles[stream.experiment_id]
+            return stream.handle
     handle = _registry_get(id_or_prefix)
     if handle is None:
         raise wire.BadRequest(f"experiment {id_or_prefix!r} is not running in this kernel")
@@ -157,28 +160,41 @@ def _live_handle(bridge: Bridge, id_or_prefix: str) -> Any:
 def _open_store(bridge: Bridge) -> Any:
     if bridge.store_opener is not None:
         return bridge.store_opener()
-    from maggy.store import open_store
+    from maggy.experiments import open_store
 
-    return open_store()
+    return open_store()  # writable: closes experiments left RUNNING by a killed kernel (FAILED)
 
 
 def _stored_record(store: Any, id_or_prefix: str) -> Any:
-    from maggy.core.recovery import close_abandoned
-    from maggy.store import ExperimentNotFound
+    from maggy.experiments import ExperimentNotFound
 
     try:
         record = store.get_experiment(id_or_prefix)
     except ExperimentNotFound as exc:
         raise wire.BadRequest(str(exc)) from None
-    close_abandoned(store, [record])  # left RUNNING by a killed kernel: shown as FAILED
     return record
 
 
-def _stored_summary(record: Any) -> dict[str, Any]:
+def _thinned(history: list[Any]) -> list[Any]:
+    """A stored trial's history as a live snapshot sends it: at most about ``HISTORY_LIMIT``
+    points, thinned evenly over the steps, the first and latest kept (a stored curve may hold
+    millions of points; the chart draws no more, and the whole curve stays in the store)."""
+    return thin_points(history, HISTORY_LIMIT)
+
+
+def _stored_summary(record: Any, trials: Sequence[Trial] | None = None) -> dict[str, Any]:
+    """The *summary* of a stored experiment: its result's counts and best (which
+    ``maggy.core.result.best_trial`` chose), and, given its ``trials``, the first error of a
+    FAILED one (``first_error`` stays null without them)."""
     result = record.result or {}
     best = None
     if result.get("best_id") is not None:
         best = {"trial_id": result["best_id"], "metric": result.get("best_val")}
+    elif trials is not None:  # no result (a killed kernel's experiment): the same rule on its trials
+        found = best_trial(trials, record.direction)
+        best = None if found is None else {"trial_id": found.trial_id, "metric": found.metric}
+    failure = result.get("failure") or ("the experiment failed" if record.status == "FAILED" else None)
+    first = first_failed(trials) if failure is not None and trials is not None else None
     return wire.json_safe(
         {
             "experiment_id": record.experiment_id,
@@ -192,31 +208,17 @@ def _stored_summary(record: Any) -> dict[str, Any]:
             "done": result.get("num_trials"),
             "running": None,
             "best": best,
-            "failure": result.get("failure"),
+            "failure": failure,
+            "warning": None,
+            "first_error": None if first is None else {"trial_id": first.trial_id, "text": first.text},
         }
     )
 
 
 def _handle_summary(handle: Any) -> dict[str, Any]:
     """Summary of a running experiment the bridge does not stream (found through the registry)."""
-    trials = [wire.trial_fields(t) for t in handle.trials()]
-    terminal = {"FINISHED", "EARLY_STOPPED", "STOPPED", "ERROR", "LOST"}
-    return wire.json_safe(
-        {
-            "experiment_id": handle.experiment_id,
-            "name": handle.name,
-            "status": "RUNNING",
-            "direction": handle.direction,
-            "num_trials": handle.num_trials,
-            "start": min((t["start"] for t in trials if t["start"] is not None), default=None),
-            "end": None,
-            "live": True,
-            "done": sum(1 for t in trials if t["state"] in terminal),
-            "running": sum(1 for t in trials if t["state"] == "RUNNING"),
-            "best": best_of(trials, handle.direction),
-            "failure": None,
-        }
-    )
+    progress = ExperimentSummary.from_handle(handle)
+    return summary_fields(progress, num_trials=handle.num_trials, start=progress.began(), end=None)
 
 
 def _registry_running() -> list[Any]:

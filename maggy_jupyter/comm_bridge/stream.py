@@ -16,37 +16,41 @@ bounded: each is a :class:`~maggy_jupyter.live_view.series.Series` of at most
 latest point kept, so a snapshot of a long curve is a downsampled one (the chart draws no more
 anyway); the whole curve is in the experiment store.
 
+The summary every message carries (counts, best, failure, warning, first error) is the engine's
+:class:`~maggy.core.summary.ExperimentSummary`, folded from the same events, so the panel shows
+what the other views show and computes none of it.
+
 Not thread-safe by itself: the bridge calls everything under its lock. Pure (the caller passes
 ``now``), so tests drive it with a fake clock.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from maggy.core import events as ev
+from maggy.core.summary import ExperimentSummary
 from maggy_jupyter.comm_bridge import wire
 from maggy_jupyter.live_view.series import Series
 
 #: Most points of one trial's history the mirror keeps (and a snapshot sends).
 HISTORY_LIMIT = 4096
 
-_PARTIAL_STATES = ("EARLY_STOPPED", "STOPPED")
-_TERMINAL = frozenset({"FINISHED", "EARLY_STOPPED", "STOPPED", "ERROR", "LOST"})
-
 
 class ExperimentStream:
     """Pending batch, sequence number and mirror of one experiment (see the module docstring)."""
 
     def __init__(self, handle: Any, interval: float, now: float, start: float | None = None) -> None:
+        self.handle = handle  # what stop requests go to (``stop_trial``, ``stop_experiment``)
         self.experiment_id: str = handle.experiment_id
-        self.name: str = handle.name
         self.num_trials: int = handle.num_trials
-        self.direction: str = handle.direction
+        self.progress = ExperimentSummary(
+            handle.experiment_id, handle.name, handle.num_trials, handle.direction
+        )
         self.interval = interval
         self.start = start
         self.end: float | None = None
-        self.status = "RUNNING"
         self.result: dict[str, Any] | None = None
         self.seq = 0
         # -inf: the first batch may go out at once
@@ -57,8 +61,15 @@ class ExperimentStream:
 
     # ---- fed by the dispatcher ---------------------------------------------------------------
 
-    def add(self, event: ev.Event) -> None:
-        """Fold ``event`` into the pending batch and the mirror (unknown event types are ignored)."""
+    @property
+    def status(self) -> str:
+        """RUNNING, then the experiment's final status."""
+        return "RUNNING" if self.progress.live else self.progress.status
+
+    def add(self, event: ev.Event, now: float | None = None) -> None:
+        """Fold ``event`` into the pending batch, the mirror and the summary (unknown event types
+        are ignored); ``now`` (default ``time.time()``) stamps the summary's start and end."""
+        self.progress.apply(event, time.time() if now is None else now)
         batch = self._pending
         if isinstance(event, ev.ExperimentStarted):
             batch.experiment_started = {
@@ -85,8 +96,8 @@ class ExperimentStream:
             self._trial(event.trial_id)["logs"].extend(lines)
             batch.logs.setdefault(event.trial_id, []).extend(lines)
         elif isinstance(event, ev.ExperimentFinished):
-            self.status, self.result = event.status, wire.json_safe(event.result)
-            batch.experiment_finished = {"status": self.status, "result": self.result}
+            self.result = wire.json_safe(event.result)
+            batch.experiment_finished = {"status": event.status, "result": self.result}
 
     # ---- read by the flusher -----------------------------------------------------------------
 
@@ -107,26 +118,16 @@ class ExperimentStream:
         batch, self._pending = self._pending, _Batch()
         self.seq += 1
         self.last_sent = now
-        return batch.to_message(self.experiment_id, self.seq)
+        # A batch that started or ended a trial or the experiment changed the summary: it goes
+        # along, as it stands after the batch (points and logs never change it).
+        summary = self.summary() if batch.changes_summary else None
+        return batch.to_message(self.experiment_id, self.seq, summary)
 
     # ---- snapshots (caller flushed the pending batch first) ----------------------------------
 
     def summary(self) -> dict[str, Any]:
-        trials = self.trials.values()
-        return {
-            "experiment_id": self.experiment_id,
-            "name": self.name,
-            "status": self.status,
-            "direction": self.direction,
-            "num_trials": self.num_trials,
-            "start": self.start,
-            "end": self.end,
-            "live": self.status == "RUNNING",
-            "done": sum(1 for t in trials if t["state"] in _TERMINAL),
-            "running": sum(1 for t in trials if t["state"] == "RUNNING"),
-            "best": best_of(list(trials), self.direction),
-            "failure": (self.result or {}).get("failure"),
-        }
+        """The *summary* object of docs/protocol.md, from :func:`summary_fields`."""
+        return summary_fields(self.progress, num_trials=self.num_trials, start=self.start, end=self.end)
 
     def snapshot(self) -> dict[str, Any]:
         """An ``experiment`` message: summary, every trial with its history (logs counted, not
@@ -188,7 +189,13 @@ class _Batch:
             or self.experiment_finished
         )
 
-    def to_message(self, experiment_id: str, seq: int) -> dict[str, Any]:
+    @property
+    def changes_summary(self) -> bool:
+        return bool(self.experiment_started or self.started or self.finished or self.experiment_finished)
+
+    def to_message(
+        self, experiment_id: str, seq: int, summary: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         fields: dict[str, Any] = {"experiment_id": experiment_id, "seq": seq}
         if self.experiment_started is not None:
             fields["experiment_started"] = self.experiment_started
@@ -202,6 +209,8 @@ class _Batch:
             fields["finished"] = self.finished
         if self.experiment_finished is not None:
             fields["experiment_finished"] = self.experiment_finished
+        if summary is not None:
+            fields["summary"] = summary
         return wire.message("batch", **fields)
 
 
@@ -210,14 +219,31 @@ def _num(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) else float("nan")
 
 
-def best_of(trials: list[dict[str, Any]], direction: str) -> dict[str, Any] | None:
-    """The best trial as ``{"trial_id", "metric"}``, by the rule of ``maggy.core.result``: FINISHED
-    trials with a metric, else (none finished) those stopped early with a partial metric."""
-    scored = [t for t in trials if t.get("state") == "FINISHED" and t.get("metric") is not None]
-    if not scored:
-        scored = [t for t in trials if t.get("state") in _PARTIAL_STATES and t.get("metric") is not None]
-    if not scored:
-        return None
-    pick = max if direction == "max" else min
-    best = pick(scored, key=lambda t: t["metric"])
-    return {"trial_id": best["trial_id"], "metric": best["metric"]}
+def summary_fields(
+    progress: ExperimentSummary, num_trials: int, start: float | None, end: float | None
+) -> dict[str, Any]:
+    """The *summary* object of docs/protocol.md for a running (or just finished) experiment.
+
+    Everything the panel shows of the experiment's progress is decided here, by the engine's
+    rules (best: ``maggy.core.result.best_trial``; failure, warning, first error:
+    ``maggy.core.failure``); the browser recomputes none of it."""
+    best = progress.best()
+    first = progress.first_error()
+    return wire.json_safe(
+        {
+            "experiment_id": progress.experiment_id,
+            "name": progress.name,
+            "status": "RUNNING" if progress.live else progress.status,
+            "direction": progress.direction,
+            "num_trials": num_trials,
+            "start": start,
+            "end": end,
+            "live": progress.live,
+            "done": progress.done,
+            "running": progress.running,
+            "best": None if best is None else {"trial_id": best.trial_id, "metric": best.metric},
+            "failure": progress.failure,
+            "warning": progress.warning,
+            "first_error": None if first is None else {"trial_id": first.trial_id, "text": first.text},
+        }
+    )

@@ -48,11 +48,14 @@ _ERROR_STYLE = "color: var(--jp-error-color1, #d32f2f)"
 
 
 def failure_html(s: Summary) -> str:
-    """Empty unless ``s.failure``: then the reason, and the first error's last traceback lines."""
-    if not s.failure:
+    """Empty unless ``s.failure`` or ``s.warning``: then it, and the first error's last traceback lines."""
+    if s.failure:
+        head, reason = "failed", s.failure
+    elif s.warning:
+        head, reason = "warning", s.warning
+    else:
         return ""
-    head = "failed" if s.status == "FAILED" else "warning"
-    text = f'<div style="{_ERROR_STYLE}"><b>{head}:</b> {fmt.esc(s.failure)}'
+    text = f'<div style="{_ERROR_STYLE}"><b>{head}:</b> {fmt.esc(reason)}'
     if s.first_error:
         text += (
             '<pre style="margin: 2px 0; white-space: pre-wrap; font-size: 90%">'

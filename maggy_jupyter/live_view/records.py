@@ -66,10 +66,12 @@ class Summary:
     elapsed: float
     eta: float | None  # seconds; None when unknown (nothing done yet) or when no longer running
     stop_requested: bool
-    # Why the experiment failed (the engine's result["failure"]), or, while it runs, that every
-    # trial so far failed; None otherwise.
+    # Why the experiment failed (the engine's result["failure"]); None otherwise.
     failure: str | None = None
-    # The first failed trial's last traceback lines (maggy's frames left out), with ``failure``.
+    # While it runs: that every trial so far failed (maggy.core.failure.failing_so_far); else None.
+    warning: str | None = None
+    # "trial N:" and the first failed trial's last traceback lines (maggy's frames left out),
+    # with ``failure`` or ``warning``.
     first_error: str | None = None
 
 

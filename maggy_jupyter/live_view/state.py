@@ -1,5 +1,9 @@
 """The live view's model of one experiment: driver events folded into plain data, no widgets.
 
+Progress figures (counts, best, failure, warning, first error, elapsed, ETA) come from the engine's
+:class:`~maggy.core.summary.ExperimentSummary`, folded from the same events: the view shows what
+every other view of the experiment shows, by the same rules.
+
 ``ExperimentState.apply`` is cheap (a dict update, an array append) because it runs on the
 driver's dispatcher thread for every event; everything costly (formatting, sorting, sending to
 the browser) happens later, at most ~10 times a second, from what ``take_changes`` says moved.
@@ -16,16 +20,13 @@ from typing import Any
 import numpy as np
 
 from maggy.core import events as ev
-from maggy.core.failure import error_tail
+from maggy.core.summary import ExperimentSummary
 from maggy.trial import Trial, TrialState
 
 from .records import Changes, Row, Summary, TrialRecord
 from .series import Series
 
 __all__ = ["Changes", "ExperimentState", "Row", "Summary", "TrialRecord"]
-
-_PARTIAL = (TrialState.EARLY_STOPPED, TrialState.STOPPED)
-_FAILED = (TrialState.ERROR, TrialState.LOST)
 
 
 class ExperimentState:
@@ -45,21 +46,12 @@ class ExperimentState:
         max_log_lines: int = 5000,
     ) -> None:
         self.experiment_id = experiment_id
-        self.name = name
-        self.planned = num_trials
-        self.direction = direction
         self.max_log_lines = max_log_lines
-        self.status = "WAITING"
-        self.num_workers: int | None = None
-        self.started_at: float | None = None
-        self.finished_at: float | None = None
-        self.result: dict[str, Any] | None = None
         self.stop_requested = False
         self.trials: dict[int, TrialRecord] = {}
-        self._retries: set[int] = set()
+        # Counts, best, failure, warning, elapsed, ETA: the engine's summary, as every view shows it.
+        self.progress = ExperimentSummary(experiment_id, name, num_trials, direction)
         self._changes = Changes()
-        self._best: TrialRecord | None = None
-        self._best_valid = True
 
     @classmethod
     def from_handle(cls, handle: Any, **kwargs: Any) -> ExperimentState:
@@ -72,10 +64,10 @@ class ExperimentState:
 
     def seed(self, trials: Iterable[Trial]) -> None:
         """Take in trial copies (e.g. ``handle.trials()`` when attaching to a running experiment)."""
+        trials = list(trials)
+        self.progress.seed(trials)
         for trial in trials:
             self._upsert(trial)
-            if self.status == "WAITING":  # ExperimentStarted came before this view existed
-                self.status = "RUNNING"
 
     def apply(self, event: ev.Event, now: float) -> None:
         """Fold one event in; ``now`` is ``time.time()`` (the clock the engine stamps trials with)."""
@@ -87,19 +79,9 @@ class ExperimentState:
                 self._changes.live = True
         elif isinstance(event, ev.TrialLog):
             self._add_logs(self._record(event.trial_id), event.lines)
-        elif isinstance(event, (ev.TrialStarted, ev.TrialFinished)):
-            self._upsert(event.trial)
-        elif isinstance(event, ev.ExperimentStarted):
-            self.name = event.name or self.name
-            self.planned = event.num_trials
-            self.num_workers = event.num_workers
-            self.status = "RUNNING"
-            self.started_at = now
-            self._changes.structure = True
-        elif isinstance(event, ev.ExperimentFinished):
-            self.status = event.status
-            self.result = dict(event.result)
-            self.finished_at = now
+        elif self.progress.apply(event, now):
+            if isinstance(event, (ev.TrialStarted, ev.TrialFinished)):
+                self._upsert(event.trial)
             self._changes.structure = True
 
     def request_stop_trial(self, trial_id: int) -> None:
@@ -129,7 +111,6 @@ class ExperimentState:
         record = self.trials.get(trial.trial_id)
         if record is None:
             record = self.trials[trial.trial_id] = TrialRecord(trial.trial_id, dict(trial.params))
-        self._best_valid = False  # upserts are rare (a trial starts, a trial ends): recompute lazily
         record.params = dict(trial.params) or record.params
         record.state = trial.state
         record.metric = trial.metric
@@ -137,8 +118,6 @@ class ExperimentState:
         record.start, record.end = trial.start, trial.end
         record.retry_of = trial.retry_of
         record.info = dict(trial.info)
-        if trial.retry_of is not None:
-            self._retries.add(trial.trial_id)
         if trial.state.is_terminal:
             record.stop_requested = False
         if len(trial.history) > len(record.series):  # the snapshot saw points this view missed
@@ -164,41 +143,20 @@ class ExperimentState:
 
     # ---- reading -----------------------------------------------------------------------------
 
-    @property
-    def total(self) -> int:
-        """Trials to run: those planned plus one per retry of a LOST trial (as ``num_trials`` counts)."""
-        return max(self.planned + len(self._retries), len(self.trials))
-
-    def best(self) -> TrialRecord | None:
-        """The best trial by the result dict's rule (``maggy.core.result``): FINISHED trials by
-        ``direction``, else those that ended early with a partial metric; ties go to the lowest id."""
-        if not self._best_valid:
-            ordered = sorted(self.trials.values(), key=lambda r: r.trial_id)
-            scored = [r for r in ordered if r.state is TrialState.FINISHED and r.metric is not None]
-            if not scored:
-                scored = [r for r in ordered if r.state in _PARTIAL and r.metric is not None]
-            pick = max if self.direction == "max" else min
-            self._best = pick(scored, key=lambda r: r.metric or 0.0) if scored else None
-            self._best_valid = True
-        return self._best
-
     def summary(self, now: float) -> Summary:
-        counts = {s: 0 for s in TrialState}
-        for record in self.trials.values():
-            counts[record.state] += 1
-        done = sum(n for s, n in counts.items() if s.is_terminal)
-        best = self.best()
-        end = self.finished_at if self.finished_at is not None else now
-        starts = [r.start for r in self.trials.values() if r.start is not None]
-        began = self.started_at if self.started_at is not None else min(starts, default=None)
-        elapsed = max(0.0, end - began) if began is not None else 0.0
-        failure, first_error = self._failure()
+        """The header's figures (a copy), from the engine's summary ``progress``; no ETA once the
+        user asked the experiment to stop."""
+        p = self.progress
+        counts = p.counts()
+        best = p.best()
+        first = p.first_error()
+        eta = None if self.stop_requested else p.eta(now)
         return Summary(
-            name=self.name,
-            status=self.status,
-            direction=self.direction,
-            total=self.total,
-            done=done,
+            name=p.name,
+            status=p.status,
+            direction=p.direction,
+            total=p.total,
+            done=p.done,
             running=counts[TrialState.RUNNING],
             finished=counts[TrialState.FINISHED],
             early_stopped=counts[TrialState.EARLY_STOPPED],
@@ -208,45 +166,13 @@ class ExperimentState:
             best_id=best.trial_id if best else None,
             best_metric=best.metric if best else None,
             best_params=dict(best.params) if best else None,
-            elapsed=elapsed,
-            eta=self._eta(done, elapsed),
+            elapsed=p.elapsed(now),
+            eta=eta,
             stop_requested=self.stop_requested,
-            failure=failure,
-            first_error=first_error,
+            failure=p.failure,
+            warning=p.warning,
+            first_error=None if first is None else f"trial {first.trial_id}:\n{first.text}",
         )
-
-    def _failure(self) -> tuple[str | None, str | None]:
-        """``(failure, first_error)`` for the summary.
-
-        The engine decides when an experiment failed (``maggy.core.failure``): its result's
-        ``failure`` is shown as it is. While trials run, the view only warns when every trial
-        that ended so far failed, the sign of a bug in the training function.
-        """
-        failed = [r for r in self.trials.values() if r.state in _FAILED]
-        if self.status == "FAILED":
-            failure = (self.result or {}).get("failure") or "the experiment failed"
-        elif (
-            self.status == "RUNNING"
-            and failed
-            and all(r.state in _FAILED for r in self.trials.values() if r.state.is_terminal)
-        ):
-            failure = f"every trial so far failed ({len(failed)})"
-        else:
-            return None, None
-        first = min(
-            failed, key=lambda r: (r.end if r.end is not None else float("inf"), r.trial_id), default=None
-        )
-        if first is None or not first.error:
-            return failure, None
-        return failure, f"trial {first.trial_id}:\n{error_tail(first.error)}"
-
-    def _eta(self, done: int, elapsed: float) -> float | None:
-        # Throughput so far times what is left: with asynchronous workers trials end at a steady
-        # rate, so this needs neither the worker count nor per-trial durations.
-        if self.status not in ("RUNNING", "WAITING") or self.stop_requested or done == 0:
-            return None
-        remaining = max(0, self.total - done)
-        return elapsed / done * remaining
 
     def running_ids(self) -> list[tuple[int, bool]]:
         """``(trial_id, stop_requested)`` of every RUNNING trial, by id."""

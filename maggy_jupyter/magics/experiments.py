@@ -12,17 +12,12 @@ Each function returns the text to print; user mistakes raise ``UsageError``.
 from __future__ import annotations
 
 import importlib
-import time
-from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
 from IPython.core.error import UsageError
 
-from maggy.cli import progress_text
-from maggy.core.recovery import close_abandoned
-from maggy.store import ExperimentNotFound, ExperimentRecord, default_store_path, open_store
-from maggy.trial import Trial, TrialState
+from maggy import experiments, render
 
 
 def kernel_registry() -> ModuleType | None:
@@ -41,39 +36,6 @@ def _kernel_entries(registry: ModuleType | None) -> dict[str, Any]:
     return {e.experiment_id: e for e in [*registry.recent(), *registry.running()]}
 
 
-def _fmt_num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
-
-
-def _fmt_time(ts: float | None) -> str:
-    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [headers, *rows]
-    )
-
-
-def _best(trials: Sequence[Trial], direction: str) -> Trial | None:
-    done = [t for t in trials if t.state is TrialState.FINISHED and t.metric is not None]
-    if not done:
-        return None
-    pick = min if direction == "min" else max
-    return pick(done, key=lambda t: t.metric or 0.0)
-
-
-def _params(params: dict[str, Any], width: int | None = 60) -> str:
-    text = ", ".join(f"{k}={_fmt_num(v) if isinstance(v, float) else v}" for k, v in params.items())
-    return text if width is None else _clip(text, width)
-
-
 def list_experiments(limit: int | None = 20) -> str:
     """A table of the newest experiments in the store, newest first; ``*`` marks this kernel's.
 
@@ -81,94 +43,51 @@ def list_experiments(limit: int | None = 20) -> str:
     normally: they are registered before their workers start) are listed first.
     """
     mine = _kernel_entries(kernel_registry())
-    path = default_store_path()
-    records: list[ExperimentRecord] = []
-    rows = []
-    more = False
-    if path.exists():  # reading must not create an empty store
-        with open_store(path) as store:
-            records = store.list_experiments(limit + 1 if limit else None)
-            more = limit is not None and 0 < limit < len(records)
-            close_abandoned(store, records[: limit or None])  # left RUNNING by a killed kernel
-            for rec in records[: limit or None]:
-                summary = store.trial_summary(rec.experiment_id, rec.direction)  # no histories read
-                best = summary.best_metric
-                rows.append(
-                    [
-                        "*" if rec.experiment_id in mine else "",
-                        rec.experiment_id,
-                        _clip(rec.name, 24),
-                        rec.status,
-                        progress_text(rec, summary.done, summary.total),
-                        "-" if best is None else f"{_fmt_num(best)} ({rec.direction})",
-                        _fmt_time(rec.start),
-                    ]
-                )
-    stored = {rec.experiment_id for rec in records}
+    if limit is not None and limit < 0:
+        raise UsageError(f"%maggy list --limit N: N is how many to list (0: all), not {limit}")
+    listing = experiments.list_experiments(limit or None)  # never creates a store
+    columns = [c for c in render.LIST_COLUMNS if c != "TYPE"]
+    rows = [
+        ["*" if e.record.experiment_id in mine else "", *render.listing_row(e.record, e.summary, columns)]
+        for e in listing.experiments
+    ]
+    stored = {e.record.experiment_id for e in listing.experiments}
     unstored = [
-        ["*", e.experiment_id, _clip(e.name, 24), getattr(e, "status", "RUNNING"), "?", "-", "-"]
+        [
+            "*",
+            e.experiment_id,
+            render.clip(e.name, render.NAME_WIDTH),
+            getattr(e, "status", "RUNNING"),
+            "?",
+            "-",
+            "-",
+        ]
         for e in mine.values()
     ]
     rows = [row for row in unstored if row[1] not in stored] + rows
     if not rows:
-        return f"no experiments yet (store: {path})"
-    headers = ["", "ID", "NAME", "STATUS", "TRIALS", "BEST", "STARTED"]
+        return f"no experiments yet (store: {listing.path})"
+    headers = ["", *columns]
     if not any(row[0] for row in rows):  # no mark to show: drop the column
         headers, rows = headers[1:], [row[1:] for row in rows]
-    text = _table(headers, rows)
+    text = render.table(headers, rows)
     if len(headers) == 7:
         text += "\n* started in this kernel"
-    if more:
+    if listing.more:
         text += f"\n(newest {limit} shown; %maggy list --limit 0 shows all)"
     return text
 
 
 def show_experiment(experiment_id: str) -> str:
-    """One experiment (``experiment_id`` or a unique prefix): its record, then a table of its trials."""
-    path = default_store_path()
-    if not path.exists():
-        raise UsageError(f"no experiments yet (store: {path})")
+    """One experiment (``experiment_id`` or a unique prefix) as ``maggy experiments show`` shows it,
+    less the JSON lines (searchspace, config, result): its fields, then a table of its trials."""
     try:
-        with open_store(path) as store:
-            rec = store.get_experiment(experiment_id)
-            close_abandoned(store, [rec])
-            trials = store.get_trials(rec.experiment_id)
-    except ExperimentNotFound as exc:
+        found = experiments.get_experiment(experiment_id, with_history=False)
+    except experiments.NoStore as exc:
+        raise UsageError(f"no experiments yet (store: {exc.path})") from None
+    except experiments.ExperimentNotFound as exc:
         raise UsageError(str(exc)) from None
-    best = _best(trials, rec.direction)
-    fields = [
-        ("experiment", rec.experiment_id),
-        ("name", rec.name),
-        ("description", rec.description),
-        ("status", rec.status),
-        ("optimizer", f"{rec.optimizer} ({rec.direction})"),
-        ("trials", f"{sum(t.state.is_terminal for t in trials)}/{max(rec.num_trials, len(trials))} done"),
-        (
-            "best",
-            None
-            if best is None
-            else f"{_fmt_num(best.metric)} (trial {best.trial_id}: {_params(best.params, None)})",
-        ),
-        ("started", _fmt_time(rec.start)),
-        ("ended", None if rec.end is None else _fmt_time(rec.end)),
-    ]
-    shown = [(k, v) for k, v in fields if v]
-    width = max(len(k) for k, _ in shown)
-    text = "\n".join(f"{k.ljust(width)}  {v}" for k, v in shown)
-    if trials:
-        rows = [
-            [
-                str(t.trial_id),
-                t.state.value,
-                _fmt_num(t.metric),
-                "-" if t.duration is None else f"{t.duration:.1f}s",
-                t.worker or "-",
-                _params(t.params),
-            ]
-            for t in trials
-        ]
-        text += "\n\n" + _table(["TRIAL", "STATE", "METRIC", "DURATION", "WORKER", "PARAMS"], rows)
-    return text
+    return render.experiment_text(found.record, found.trials, full=False)
 
 
 def stop_experiment(experiment_id: str | None) -> str:
@@ -207,13 +126,11 @@ def stop_experiment(experiment_id: str | None) -> str:
 def _not_running(experiment_id: str, entry: Any) -> str:
     if entry is not None:
         return f"experiment {entry.experiment_id} ({entry.name}) is not running any more"
-    path = default_store_path()
-    if not path.exists():
-        return f"no experiment {experiment_id!r} in this kernel, and no experiment store yet"
     try:
-        with open_store(path) as store:
-            rec = store.get_experiment(experiment_id)
-    except ExperimentNotFound as exc:
+        rec = experiments.get_experiment(experiment_id, with_history=False).record
+    except experiments.NoStore:
+        return f"no experiment {experiment_id!r} in this kernel, and no experiment store yet"
+    except experiments.ExperimentNotFound as exc:
         return f"no experiment {experiment_id!r} in this kernel; in the store: {exc}"
     if rec.status == "RUNNING":
         return (

@@ -439,3 +439,54 @@ def test_failed_status_is_red_on_a_terminal_and_plain_otherwise(
     assert "\x1b[31mFAILED\x1b[0m" in row
     # the colour codes take no room: the columns after STATUS still line up with the header
     assert row.replace("\x1b[31m", "").replace("\x1b[0m", "").index("2/2") == header.index("TRIALS")
+
+
+# -- experiments left RUNNING by a driver that died ------------------------------------------
+
+
+def _abandoned(path: Path) -> str:
+    import socket
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    eid = "20260104-100000-dddddd"
+    with open_store(path) as s:
+        rec = _record(eid, "killed", "max", 1_700_300_000.0, 2)
+        rec.config = {"driver": {"host": socket.gethostname(), "pid": dead.pid}}
+        s.create_experiment(rec)
+        s.save_trial(eid, Trial(0, {"lr": 0.1}, TrialState.RUNNING, start=1_700_300_001.0))
+    return eid
+
+
+def test_list_and_show_close_an_experiment_of_a_dead_driver(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "experiments.db"
+    eid = _abandoned(path)
+    code, out, _ = run(capsys, "--store", str(path), "experiments", "list")
+    assert code == 0 and out.splitlines()[1].split()[3] == "FAILED"
+    code, out, _ = run(capsys, "--store", str(path), "experiments", "show", eid)
+    assert code == 0 and "status       FAILED" in out and "0      LOST" in out
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(120)
+def test_on_a_read_only_filesystem_an_abandoned_experiment_shows_running_with_a_note(tmp_path: Path) -> None:
+    path = tmp_path / "store" / "experiments.db"
+    path.parent.mkdir()
+    eid = _abandoned(path)
+    before = {p.name: p.read_bytes() for p in path.parent.iterdir()}
+    cli = [sys.executable, "-m", "maggy.cli", "--store", str(path), "experiments"]
+    proc = _on_read_only_filesystem(path.parent, [*cli, "list"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[1].split()[3] == "RUNNING"
+    assert f"maggy: note: {eid} left RUNNING by a driver that is gone; not closed as FAILED" in proc.stderr
+    assert {p.name: p.read_bytes() for p in path.parent.iterdir()} == before
+
+
+def test_a_negative_limit_is_a_usage_error(populated: Populated, capsys: pytest.CaptureFixture[str]) -> None:
+    assert_one_line_error(
+        *run(capsys, "--store", str(populated.path), "experiments", "list", "--limit", "-1"),
+        "--limit",
+        "0 or more",
+    )

@@ -48,3 +48,24 @@ def test_a_finished_experiment_keeps_the_plain_bar_and_prints_no_failure():
 def test_a_stopped_experiment_says_so():
     text, bar = _run([TrialState.STOPPED], "STOPPED")
     assert "maggy stopped" in text and bar._bar.colour == "yellow"
+
+
+def test_the_bars_best_is_the_results_best_with_budgets():
+    # ASHA: a metric after budget 1 does not compare with one after budget 9 (maggy.core.result).
+    out = io.StringIO()
+    bar = ConsoleProgress("max", 3, file=out)
+    for i, (metric, budget) in enumerate([(0.99, 1), (0.80, 9), (0.85, 9)]):
+        trial = Trial(i, {"x": i}, state=TrialState.FINISHED, metric=metric, budget=budget)
+        bar(ev.TrialStarted("e", trial))
+        bar(ev.TrialFinished("e", trial))
+    assert "best=0.85" in out.getvalue().splitlines()[-1].split("\r")[-1]
+    assert bar._bar.n == 3
+
+
+def test_a_retried_lost_trial_adds_one_to_the_bars_total():
+    bar = ConsoleProgress("max", 2, file=io.StringIO())
+    lost = Trial(0, {}, state=TrialState.LOST)
+    bar(ev.TrialStarted("e", lost))
+    bar(ev.TrialFinished("e", lost))
+    bar(ev.TrialStarted("e", Trial(1, {}, state=TrialState.RUNNING, retry_of=0)))
+    assert bar._bar.total == 3 and bar._bar.n == 1

@@ -201,7 +201,9 @@ def test_a_batch_folds_a_whole_trial_lifecycle_in_applicable_order(tmp_path):
         "points",
         "logs",
         "finished",
+        "summary",  # last: the summary after the whole batch
     ]
+    assert batch["summary"]["done"] == 1 and batch["summary"]["best"] == {"trial_id": 0, "metric": 0.7}
 
 
 def test_the_first_event_after_a_quiet_spell_goes_out_at_once(tmp_path):
@@ -480,3 +482,86 @@ def test_a_failed_experiment_says_why_in_its_summary_live_and_stored(tmp_path):
         store.finish_experiment(old, "FAILED", 20.0, {"status": "FAILED", "failure": failure})
     listed = fe.deliver({"v": 1, "type": "list", "request_id": "l"})["experiments"]
     assert [e["failure"] for e in listed if e["experiment_id"] == old] == [failure]
+
+
+TRACEBACK = """Traceback (most recent call last):
+  File "/site-packages/maggy/worker/invoke.py", line 45, in call_training_function
+    return fn(**kwargs)
+  File "<dynamic-code>", line 4, in train
+ValueError: boom"""
+TAIL = 'Traceback (most recent call last):\n  File "<dynamic-code>", line 4, in train\nValueError: boom'
+
+
+def test_the_summary_carries_the_engines_warning_and_first_error_live_and_stored(tmp_path):
+    h = Harness(tmp_path)
+    fe = h.frontend_comm()
+    h.start_trial(0)
+    trial = Trial(0, {"lr": 0.1}, state=TrialState.ERROR, start=1.0, end=2.0, error=TRACEBACK)
+    h.publish(ev.TrialFinished(EXP, trial))
+    h.start_trial(1)
+    stream = h.bridge.streams[EXP]
+    live = fe.deliver({"v": 1, "type": "list", "request_id": "l"})["experiments"][0]
+    assert live["warning"] == "every trial so far failed (1)" and live["failure"] is None
+    assert live["first_error"] == {"trial_id": 0, "text": TAIL}
+    h.finish_trial(1, 0.5)  # one trial worked: no warning any more
+    assert stream.summary()["warning"] is None and stream.summary()["first_error"] is None
+    assert stream.summary()["best"] == {"trial_id": 1, "metric": 0.5}
+
+    failure = "all 1 trials failed; first error (trial 0): ValueError: boom"
+    old = "20250101-000000-000002"
+    with open_store(h.store_path) as store:
+        store.create_experiment(_record(old, "old"))
+        store.save_trial(old, trial)
+        store.finish_experiment(old, "FAILED", 20.0, {"status": "FAILED", "failure": failure})
+    listed = fe.deliver({"v": 1, "type": "list", "request_id": "l"})["experiments"]
+    (stored,) = [e for e in listed if e["experiment_id"] == old]
+    assert (stored["failure"], stored["warning"]) == (failure, None)
+    assert stored["first_error"] == {"trial_id": 0, "text": TAIL}
+    snap = fe.deliver({"v": 1, "type": "subscribe", "experiment_id": old})
+    assert snap["experiment"]["first_error"] == {"trial_id": 0, "text": TAIL}
+
+
+def test_a_stored_experiments_long_histories_are_sent_downsampled(tmp_path):
+    from maggy_jupyter.comm_bridge.stream import HISTORY_LIMIT
+
+    h = Harness(tmp_path)
+    old = "20250101-000000-000001"
+    n = 100_000
+    with open_store(h.store_path) as store:
+        store.create_experiment(_record(old, "old"))
+        long = Trial(
+            0, {"lr": 1}, state=TrialState.FINISHED, metric=1.0, history=[[s, s / n] for s in range(n)]
+        )
+        store.save_trial(old, long)
+        store.save_trial(old, Trial(1, {"lr": 2}, state=TrialState.FINISHED, metric=0.5, history=[[0, 0.1]]))
+    fe = h.frontend_comm()
+    snap = fe.deliver({"v": 1, "type": "subscribe", "experiment_id": old})
+    first, short = snap["trials"][0]["history"], snap["trials"][1]["history"]
+    assert len(first) <= HISTORY_LIMIT + 2 and first[0] == [0, 0.0] and first[-1] == [n - 1, (n - 1) / n]
+    steps = [p[0] for p in first]
+    gaps = [b - a for a, b in zip(steps, steps[1:], strict=False)]
+    assert steps == sorted(steps) and max(gaps) <= 2 * n / HISTORY_LIMIT
+    assert short == [[0, 0.1]]
+    got = fe.deliver({"v": 1, "type": "get_trial", "experiment_id": old, "trial_id": 0})
+    assert got["trial"]["history"] == first
+
+
+def test_a_batch_that_starts_or_ends_something_carries_the_summary_after_it(tmp_path):
+    h = Harness(tmp_path)
+    h.start_trial(0)
+    h.bridge.flush_due()
+    first = h.own.of_type("batch")[-1]
+    assert first["summary"]["running"] == 1 and first["summary"]["best"] is None
+    h.clock.now += 1.0
+    h.publish(ev.MetricPoints(EXP, 0, [[0, 0.1]]))
+    h.bridge.flush_due()
+    assert "summary" not in h.own.of_type("batch")[-1]  # points do not change the summary
+    h.clock.now += 1.0
+    h.finish_trial(0, 0.7)
+    h.bridge.flush_due()
+    after = h.own.of_type("batch")[-1]["summary"]
+    assert (after["done"], after["running"], after["best"]) == (1, 0, {"trial_id": 0, "metric": 0.7})
+    h.publish(ev.ExperimentFinished(EXP, "FINISHED", {"status": "FINISHED", "failure": None}))
+    last = h.own.of_type("batch")[-1]
+    assert last["summary"]["status"] == "FINISHED" and last["summary"]["live"] is False
+    assert last["summary"]["end"] is not None

@@ -535,3 +535,14 @@ def test_outside_a_kernel_the_frontend_is_inactive_and_waits_plainly() -> None:
     started = time.monotonic()
     fe.wait(done)
     assert done.is_set() and time.monotonic() - started < 5
+
+
+def test_progress_line_warns_while_every_trial_so_far_failed() -> None:
+    state = ProgressState("demo", "20260101-000000-abcdef", total=3, direction="max")
+    state.apply(ev.ExperimentStarted("e", "demo", 3, 2, ("h", 1)))
+    for i in range(2):
+        state.apply(ev.TrialStarted("e", Trial(i, {}, state=TrialState.RUNNING)))
+    state.apply(_finished(0, TrialState.ERROR, None))
+    assert state.line(4.0).endswith("· warning: every trial so far failed (1)")
+    state.apply(_finished(1, TrialState.FINISHED, 0.5))
+    assert "warning" not in state.line(5.0) and "best 0.5 (trial 1)" in state.line(5.0)

@@ -10,7 +10,8 @@ a worker's last trial took under :data:`AHEAD_MAX_SECONDS` and more trials remai
 the reply to its FINAL also carries its next trial but one (``next``, left PENDING here). The
 worker starts that one the moment it has sent the running trial's FINAL, and the reply to that
 FINAL (NEXT) brings the one after; so short trials follow each other without waiting a round
-trip. A queued trial whose worker dies goes back to the front of the queue.
+trip. A queued trial whose worker dies goes back to the front of the queue. The queues and their
+rules (this one, and retries of LOST trials) are :class:`~maggy.core.dispatch_queue.DispatchQueue`.
 
 Thread-safety: all state sits behind one condition variable. ``handle`` may block (push
 dispatch: a free worker waits inside its REG/FINAL request until a trial is available), which
@@ -20,7 +21,6 @@ publishes them outside the lock, so slow listeners never delay a worker.
 
 from __future__ import annotations
 
-import collections
 import itertools
 import logging
 import math
@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maggy.core import events as ev
+from maggy.core.dispatch_queue import AHEAD_MAX_SECONDS as AHEAD_MAX_SECONDS  # re-exported
+from maggy.core.dispatch_queue import DispatchQueue
 from maggy.earlystop import EarlyStopPolicy, check_due
 from maggy.optimizer.base import (
     BUDGET_ARG,
@@ -45,17 +47,12 @@ from maggy.optimizer.base import (
     wire_problem,
 )
 from maggy.rpc import messages
-from maggy.trial import Trial, TrialState, extend_bounded, transition
+from maggy.trial import Trial, TrialState, extend_bounded, extend_log_tail, transition
 
 log = logging.getLogger("maggy")
 
 #: How long a blocked REG/FINAL waits between re-checks (stop flags are also notified).
 _WAIT_SLICE = 0.5
-
-#: A worker whose last trial took less (seconds) gets its next trial but one ahead, when allowed.
-#: Such trials gain from skipping the round trip (about 1 ms); longer ones gain nothing, and a
-#: queued trial could wait behind a long one while another worker idles at the end.
-AHEAD_MAX_SECONDS = 1.0
 
 #: Most metric points waiting in the event queue before workers' messages with more wait (about
 #: 12 MB as decoded JSON; see DriverCore.wait_for_room).
@@ -106,7 +103,6 @@ class _Worker:
     attempt: int = 0
     registration: int = 0
     trial_id: int | None = None
-    queued_id: int | None = None  # PENDING trial handed out ahead; the worker starts it after its FINAL
     info: dict[str, Any] = field(default_factory=dict)  # REG's info: where the worker runs (host, GPUs)
 
 
@@ -125,13 +121,8 @@ class DriverCore:
         self.done = threading.Event()
         self.failure: BaseException | None = None
         self._cond = threading.Condition()
-        #: Trials made but not handed out: retries of LOST trials, queued trials whose worker died.
-        self._retry_queue: collections.deque[Trial] = collections.deque()
-        self.hand_out_ahead = not getattr(optimizer, "uses_results", True)
-        #: How many workers the backend starts (set by the experiment; used by _hand_out_ahead).
-        self.expected_workers = 1
-        #: Queued trials dropped unstarted when the experiment stopped (their workers may run them).
-        self._dropped: set[int] = set()
+        #: Retries waiting for a worker; trials handed out ahead (see dispatch_queue).
+        self._queue = DispatchQueue(ahead=not optimizer.uses_results, max_retries=config.max_retries)
         self._ids = itertools.count()
         self._workers: dict[str, _Worker] = {}
         self._registered: set[tuple[str, int]] = set()
@@ -150,6 +141,24 @@ class DriverCore:
             "FINAL": self._on_final,
             "HB": self._on_heartbeat,
         }
+
+    @property
+    def hand_out_ahead(self) -> bool:
+        """Whether trials may be handed out ahead (see module docstring); settable."""
+        return self._queue.ahead
+
+    @hand_out_ahead.setter
+    def hand_out_ahead(self, value: bool) -> None:
+        self._queue.ahead = value
+
+    @property
+    def expected_workers(self) -> int:
+        """How many workers the backend starts (set by the experiment; 1 until then)."""
+        return self._queue.expected_workers
+
+    @expected_workers.setter
+    def expected_workers(self, value: int) -> None:
+        self._queue.expected_workers = value
 
     # ---- wire entry points -------------------------------------------------------------------
 
@@ -318,17 +327,17 @@ class DriverCore:
             if worker is None:
                 return messages.err(f"unknown worker {worker_id!r}: register first")
             trial = self.trials.get(msg["trial_id"])
-            quick = False  # whether this trial took under AHEAD_MAX_SECONDS
+            quick = False  # whether this trial was quick enough to hand the next one out ahead
             # A trial already ended here (timeout, lost) may still report: its result is ignored.
             if trial is not None and trial.state is TrialState.RUNNING and trial.worker == worker_id:
                 self._apply_progress(trial, msg["points"], msg["logs"])
                 state, metric, error = self._judge_final(trial, msg)
                 trial.metric, trial.error = metric, error
                 self._finish(trial, state)
-                quick = trial.end is not None and trial.end - (trial.start or 0.0) < AHEAD_MAX_SECONDS
+                quick = self._queue.was_quick(trial)
             if worker.trial_id == msg["trial_id"]:
                 worker.trial_id = None
-            had_queued = worker.queued_id is not None
+            had_queued = self._queue.queued(worker.registration) is not None
             # The worker started its queued trial as it sent this FINAL (unless a heartbeat about
             # that trial overtook the FINAL and started it here already).
             self._start_queued(worker)
@@ -345,9 +354,9 @@ class DriverCore:
             if worker is None:
                 return messages.err(f"unknown worker {worker_id!r}: register first")
             trial_id = msg["trial_id"]
-            if trial_id is not None and trial_id == worker.queued_id:
+            if trial_id is not None and trial_id == self._queue.queued(worker.registration):
                 self._start_queued(worker)  # its FINAL for the previous trial is still on the way
-            if trial_id in self._dropped:
+            if self._queue.was_dropped(trial_id):
                 return messages.stop(trial_id)
             trial = self.trials.get(trial_id) if trial_id is not None else None
             if trial is None or trial.state is not TrialState.RUNNING or trial.worker != worker_id:
@@ -402,7 +411,7 @@ class DriverCore:
                     trial.budget,
                     queued=self._hand_out_ahead(worker) if ahead else None,
                 )
-            if self._no_more_suggestions() and not self._retry_queue:
+            if self._no_more_suggestions() and not self._queue:
                 self._check_done()
                 return messages.done()
             self._cond.wait(_WAIT_SLICE)
@@ -421,21 +430,21 @@ class DriverCore:
         Only while more trials remain than workers (``expected_workers``, or as many as have
         registered), so that no worker idles at the end while a trial waits queued behind another.
         """
-        if not self.hand_out_ahead or self._stopping or worker.queued_id is not None:
-            return None
-        remaining = self.planned - self._suggested + len(self._retry_queue)
-        if self._exhausted or remaining <= max(self.expected_workers, len(self._workers)):
+        remaining = 0 if self._exhausted else self.planned - self._suggested + len(self._queue)
+        if self._stopping or not self._queue.may_hand_out_ahead(
+            worker.registration, remaining, len(self._workers)
+        ):
             return None
         trial = self._next_trial_or_fail()
         if trial is None:
             return None
         trial.worker = worker.worker_id
-        worker.queued_id = trial.trial_id
+        self._queue.hand_out(worker.registration, trial.trial_id)
         return messages.trial_spec(trial.trial_id, trial.params, trial.budget)
 
     def _start_queued(self, worker: _Worker) -> None:
         """The worker has started its queued trial: RUNNING here too (unless it ended while queued)."""
-        trial_id, worker.queued_id = worker.queued_id, None
+        trial_id = self._queue.take(worker.registration)
         if trial_id is None:
             return
         trial = self.trials.get(trial_id)  # None: dropped when the experiment stopped
@@ -448,11 +457,10 @@ class DriverCore:
             if trial.state is TrialState.RUNNING and trial.worker == worker.worker_id:
                 self._lose(trial.trial_id, reason)
         worker.trial_id = None
-        queued_id, worker.queued_id = worker.queued_id, None
+        queued_id = self._queue.take(worker.registration)
         queued = self.trials.get(queued_id) if queued_id is not None else None
         if queued is not None and queued.state is TrialState.PENDING:
-            queued.worker = None
-            self._retry_queue.appendleft(queued)
+            self._queue.give_back(queued)
             self._cond.notify_all()
 
     def _end_unstarted(self) -> None:
@@ -461,13 +469,9 @@ class DriverCore:
         A queued trial was only handed out ahead, so it leaves no record; its worker may start it
         anyway before it hears of the stop, and is told to stop it at its first heartbeat.
         """
-        while self._retry_queue:
-            self._finish(self._retry_queue.popleft(), TrialState.STOPPED)
-        for worker in self._workers.values():
-            queued = self.trials.get(worker.queued_id) if worker.queued_id is not None else None
-            if queued is not None and queued.state is TrialState.PENDING:
-                del self.trials[queued.trial_id]
-                self._dropped.add(queued.trial_id)
+        for retry in self._queue.drain_retries():
+            self._finish(retry, TrialState.STOPPED)
+        self._queue.drop_queued(self.trials)
 
     def _next_trial_or_fail(self) -> Trial | None:
         """:meth:`_next_trial`; an optimizer that raises ends the experiment (None is returned)."""
@@ -490,8 +494,9 @@ class DriverCore:
         hears of it in ``on_trial_finished``), and the optimizer is asked again. Before, it went
         out and every worker got ERR for it and exited, and lagom waited forever.
         """
-        if self._retry_queue:
-            return self._retry_queue.popleft()
+        retry = self._queue.next_retry()
+        if retry is not None:
+            return retry
         while not self._exhausted:
             if self._suggested >= self.planned:
                 self._exhausted = True
@@ -547,15 +552,17 @@ class DriverCore:
         """Fold a beat's points and log lines into ``trial`` and publish them.
 
         The trial keeps a bounded, evenly thinned history (:func:`maggy.trial.extend_bounded`:
-        what the early-stopping rules and the views need, whatever the curve's length); every
-        point goes out in the MetricPoints event, which the store writer appends to the store.
+        what the early-stopping rules and the views need, whatever the curve's length) and the
+        tail of its log (:func:`maggy.trial.extend_log_tail`: a trial may print tens of MB);
+        every point and line goes out in the MetricPoints and TrialLog events, which the store
+        writer appends to the store.
         """
         if points:
             extend_bounded(trial.history, points)
             self._queued_points += len(points)
             self._emit(ev.MetricPoints(self.config.experiment_id, trial.trial_id, list(points)))
         if logs:
-            trial.logs.extend(logs)
+            extend_log_tail(trial.logs, logs)
             self._emit(ev.TrialLog(self.config.experiment_id, trial.trial_id, list(logs)))
 
     def wait_for_room(self, timeout: float = 5.0) -> None:
@@ -601,7 +608,12 @@ class DriverCore:
         transition(trial, state, now=self.clock())
         self._stop_reasons.pop(trial.trial_id, None)
         snapshot = trial.copy()
-        retried = state is TrialState.LOST and self._schedule_retry(trial)
+        rerun = None
+        if state is TrialState.LOST and not self._stopping:
+            rerun = self._queue.retry(trial, self.trials, self._ids.__next__)
+            if rerun is not None:
+                self.trials[rerun.trial_id] = rerun  # PENDING: the experiment is not done before it
+        retried = rerun is not None
         if not retried:
             try:
                 self.optimizer.on_trial_finished(snapshot)
@@ -620,25 +632,11 @@ class DriverCore:
         trial.error = reason
         self._finish(trial, TrialState.LOST)
 
-    def _schedule_retry(self, lost: Trial) -> bool:
-        attempts, origin = 0, lost
-        while origin.retry_of is not None:
-            attempts += 1
-            origin = self.trials[origin.retry_of]
-        if self._stopping or attempts >= self.config.max_retries:
-            return False
-        retry = Trial(
-            trial_id=next(self._ids), params=dict(lost.params), budget=lost.budget, retry_of=lost.trial_id
-        )
-        self.trials[retry.trial_id] = retry
-        self._retry_queue.append(retry)
-        return True
-
     def _check_done(self) -> None:
         running = any(t.state in (TrialState.RUNNING, TrialState.PENDING) for t in self.trials.values())
         if running:
             return
-        if self._stopping or (self._no_more_suggestions() and not self._retry_queue):
+        if self._stopping or (self._no_more_suggestions() and not self._queue):
             self.done.set()
             self._cond.notify_all()
 

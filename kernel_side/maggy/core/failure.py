@@ -3,6 +3,7 @@
 ``all_failed`` is the engine's one rule for "the experiment failed because its trials did"
 (``ExperimentRun`` ends such an experiment FAILED with ``result["failure"]`` set to its text);
 the views, the panel and the CLI show that status and text rather than deciding again.
+``failing_so_far`` is the same rule while the experiment runs (a warning, not yet a failure).
 ``user_traceback`` takes maggy's own worker frames out of a trial's traceback text, so that what
 a user reads starts at their training function.
 """
@@ -58,8 +59,8 @@ def all_failed(trials: Iterable[Trial]) -> str | None:
     A trial the user or the early-stopping rule stopped is not a failure: an experiment stopped
     before any trial finished is not "all failed".
     """
-    ended = [t for t in trials if t.state.is_terminal]
-    if not ended or any(t.state not in _FAILED for t in ended):
+    ended = _ended_all_failed(trials)
+    if not ended:
         return None
     first = first_error(ended)
     assert first is not None  # ended is non-empty and all failed
@@ -67,3 +68,19 @@ def all_failed(trials: Iterable[Trial]) -> str | None:
     if len(ended) == 1:
         return f"the only trial failed (trial {first.trial_id}): {last}"
     return f"all {len(ended)} trials failed; first error (trial {first.trial_id}): {last}"
+
+
+def failing_so_far(trials: Iterable[Trial]) -> str | None:
+    """``"every trial so far failed (3)"`` while an experiment runs and every trial that ended so
+    far is ERROR or LOST (at least one): the sign of a bug in the training function, worth a
+    warning before the experiment ends FAILED by :func:`all_failed`; else None."""
+    ended = _ended_all_failed(trials)
+    if not ended:
+        return None
+    return f"every trial so far failed ({len(ended)})"
+
+
+def _ended_all_failed(trials: Iterable[Trial]) -> list[Trial]:
+    """The trials that ended, if there are some and all of them failed; else an empty list."""
+    ended = [t for t in trials if t.state.is_terminal]
+    return [] if any(t.state not in _FAILED for t in ended) else ended

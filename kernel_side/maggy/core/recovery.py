@@ -3,8 +3,9 @@
 A driver normally ends its experiment itself, even on Ctrl-C or a failure (``ExperimentRun``'s
 ``finish``). Only a process that dies outright leaves the experiment RUNNING in the store, its
 running trials RUNNING too. So every experiment records where its driver runs
-(``config["driver"] = {"host": ..., "pid": ...}``, :func:`driver_identity`), and whoever next looks
-at the store (a new ``lagom``, ``maggy experiments list|show|export``) closes the abandoned ones:
+(``config["driver"] = {"host": ..., "pid": ...}``, :func:`driver_identity`), and the next writable
+open of the store (:func:`maggy.store.open_store`: a new ``lagom``, the Experiments panel, or a
+read through :mod:`maggy.experiments` that finds such an experiment) closes the abandoned ones:
 trials that were PENDING or RUNNING become LOST with a message saying why, and the experiment
 FAILED with the result dict computed from its trials, so everything that finished stays usable.
 

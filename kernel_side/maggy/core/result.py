@@ -19,18 +19,79 @@ store failed (a full disk): ``store_errors`` (what the store lacks, in words) an
 Ablation experiments (``experiment_type='ablation'``) add ``base_id``, ``base_val``,
 ``ablations``, ``deltas`` and ``most_important``: see ``maggy.ablation.summary``.
 
-Best, worst and avg use FINISHED trials (with budgets, as ASHA and Hyperband give, only those at
-the largest budget reached: a metric after 1 epoch does not compare with one after 27); only when
-there are none do they fall back to trials that ended early with a partial metric (EARLY_STOPPED,
-STOPPED), so a stopped run still reports what it saw.
+Best, worst and avg use the trials :func:`scored_trials` picks: FINISHED trials (with budgets, as
+ASHA and Hyperband give, only those at the largest budget reached: a metric after 1 epoch does not
+compare with one after 27); only when there are none do they fall back to trials that ended early
+with a partial metric (EARLY_STOPPED, STOPPED), so a stopped run still reports what it saw.
+:func:`best_trial` is maggy's one rule for "the best trial": the result dict, the CLI, ``%maggy``,
+the store's listings, the progress bars, the live view and the panel all name the trial it names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from maggy.trial import Trial, TrialState
+
+_PARTIAL = (TrialState.EARLY_STOPPED, TrialState.STOPPED)
+
+
+class Scorable(Protocol):
+    """What the best-trial rule reads of a trial (a :class:`~maggy.trial.Trial` has it all)."""
+
+    @property
+    def trial_id(self) -> int: ...
+    @property
+    def state(self) -> TrialState: ...
+    @property
+    def metric(self) -> float | None: ...
+    @property
+    def budget(self) -> float | None: ...
+
+
+T = TypeVar("T", bound=Scorable)
+
+
+def _has_metric(trial: Scorable) -> bool:
+    # NaN never compares: a trial with one is not a candidate (the engine makes NaN an ERROR, but
+    # a store written by hand or by an older maggy may hold one).
+    return trial.metric is not None and not math.isnan(trial.metric)
+
+
+def scored_trials(trials: Iterable[T]) -> list[T]:
+    """The trials that compete for best (and make up worst, avg, metric_list), by trial id.
+
+    FINISHED trials with a metric; with budgets (ASHA, Hyperband) only those at the largest
+    budget reached. When there are none, the EARLY_STOPPED and STOPPED trials with a (partial)
+    metric. Works on anything with ``trial_id``, ``state``, ``metric`` and ``budget``.
+    """
+    ordered = sorted(trials, key=lambda t: t.trial_id)
+    scored = [t for t in ordered if t.state is TrialState.FINISHED and _has_metric(t)]
+    budgets = [t.budget for t in scored if t.budget is not None]
+    if budgets:  # ASHA/Hyperband: only trials at the largest budget reached compare fairly
+        top = max(budgets)
+        scored = [t for t in scored if t.budget == top]
+    if not scored:
+        scored = [t for t in ordered if t.state in _PARTIAL and _has_metric(t)]
+    return scored
+
+
+def best_trial(trials: Iterable[T], direction: str) -> T | None:
+    """The best trial of ``trials`` (any order) by ``direction`` ('max' or 'min') among
+    :func:`scored_trials`, the lowest trial id on a tie; None when no trial has a metric.
+
+    Maggy's one rule for "the best trial" (see the module docstring); raises ValueError for
+    another ``direction``.
+    """
+    if direction not in ("max", "min"):
+        raise ValueError(f"direction must be 'max' or 'min', got {direction!r}")
+    scored = scored_trials(trials)
+    if not scored:
+        return None
+    pick = max if direction == "max" else min
+    return pick(scored, key=lambda t: float(t.metric or 0.0))  # first of equals: the lowest id
 
 
 def build_result(
@@ -44,21 +105,10 @@ def build_result(
 ) -> dict[str, Any]:
     """Summarise ``trials`` (any order) into the result dict described in the module docstring."""
     ordered = sorted(trials, key=lambda t: t.trial_id)
-    scored = [t for t in ordered if t.state is TrialState.FINISHED and t.metric is not None]
-    budgets = [t.budget for t in scored if t.budget is not None]
-    if budgets:  # ASHA/Hyperband: only trials at the largest budget reached compare fairly
-        top = max(budgets)
-        scored = [t for t in scored if t.budget == top]
-    if not scored:
-        partial = (TrialState.EARLY_STOPPED, TrialState.STOPPED)
-        scored = [t for t in ordered if t.state in partial and t.metric is not None]
+    scored = scored_trials(ordered)
     metrics = [float(t.metric) for t in scored if t.metric is not None]
-    best = worst = None
-    if scored:
-        pick_best = max if direction == "max" else min
-        pick_worst = min if direction == "max" else max
-        best = pick_best(scored, key=lambda t: t.metric or 0.0)
-        worst = pick_worst(scored, key=lambda t: t.metric or 0.0)
+    best = best_trial(scored, direction)
+    worst = best_trial(scored, "min" if direction == "max" else "max")
 
     def count(state: TrialState) -> int:
         return sum(1 for t in ordered if t.state is state)

@@ -14,22 +14,30 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from types import FrameType, TracebackType
 from typing import Any
 
-from maggy.backends.base import DEFAULT_DRIVER_HOST, Backend, Supervision
+from maggy.backends.base import Backend, Supervision, driver_host_of
 from maggy.core import events as ev
 from maggy.core.driver import Driver
 from maggy.core.driver_core import DriverCore
 from maggy.core.failure import all_failed
-from maggy.core.recovery import close_abandoned
 from maggy.core.result import build_result
 from maggy.core.store_writer import RETRY_BACKOFF, StoreWriter
 from maggy.exceptions import ExperimentInterrupted
-from maggy.frontend import ExperimentHandle, discover, plain_wait, plain_wait_async
+from maggy.frontend import (
+    AsyncWaiter,
+    ExperimentHandle,
+    Waiter,
+    discover,
+    plain_wait,
+    plain_wait_async,
+    waiters,
+)
 from maggy.rpc.framing import new_secret
 from maggy.store import ExperimentNotFound, ExperimentRecord, ExperimentStatus, ExperimentStore, StoreWarning
+from maggy.store.base import UNWRITABLE_HINT, StoreError
 
 log = logging.getLogger("maggy")
 
@@ -68,8 +76,8 @@ class ExperimentRun:
             _stop_experiment=core.stop_experiment,
             _snapshot=core.snapshot_trials,
         )
-        self.waiter: Callable[[threading.Event], None] = plain_wait
-        self.async_waiter: Callable[[threading.Event], Awaitable[None]] = plain_wait_async
+        self.waiter: Waiter = plain_wait
+        self.async_waiter: AsyncWaiter = plain_wait_async
         self._progress = progress
         self._listeners = list(listeners)
         self._driver: Driver | None = None
@@ -139,34 +147,38 @@ class ExperimentRun:
 
     def _start(self, attach_frontends: bool) -> None:
         frontends = discover() if attach_frontends else []
+        attached = []
         for frontend in frontends:
             try:
                 frontend.attach(self.handle)
             except Exception:
                 log.exception("maggy: frontend %r failed to attach; continuing without it", frontend)
                 continue
-            if self.waiter is plain_wait and callable(getattr(frontend, "wait", None)):
-                self.waiter = frontend.wait
-            if self.async_waiter is plain_wait_async and callable(getattr(frontend, "wait_async", None)):
-                self.async_waiter = frontend.wait_async
+            attached.append(frontend)
+        self.waiter, self.async_waiter = waiters(attached)
         if self._progress if self._progress is not None else not frontends:
             from maggy.progress import ConsoleProgress
 
             self.bus.subscribe(ConsoleProgress(self.record.direction, self.record.num_trials))
         for listener in self._listeners:
             self.bus.subscribe(listener)
-        # Experiments left RUNNING by a driver that died (killed kernel) are closed as FAILED.
-        close_abandoned(self.store, self.store.list_experiments())
-        self.store.create_experiment(self.record)
+        try:
+            self.store.create_experiment(self.record)
+        except ValueError:  # a repeated id: the store's own message says it
+            raise
+        except Exception as exc:  # a full disk, a read-only file: say so before any worker starts
+            raise StoreError(
+                f"experiment {self.record.experiment_id} could not be registered in the store "
+                f"({self.store}: {type(exc).__name__}: {exc}), so nothing ran; {UNWRITABLE_HINT}"
+            ) from exc
         self._registered = True
         num_workers = self.runner.worker_count(self.record.num_trials)
         self.core.expected_workers = num_workers
         secret = new_secret()  # fresh per experiment; reaches workers only through the backend's channel
         # The backend knows which interface its workers reach (loopback locally, Spark's driver
-        # host on a cluster); a user backend object without driver_host keeps the loopback default.
-        driver_host = getattr(self.runner, "driver_host", lambda: DEFAULT_DRIVER_HOST)()
+        # host on a cluster).
         self._driver = Driver(
-            self.core, secret, self.bus, host=driver_host, kill_worker=self.runner.kill_worker
+            self.core, secret, self.bus, host=driver_host_of(self.runner), kill_worker=self.runner.kill_worker
         )
         self._started = time.time()
         self._driver.start()
@@ -224,6 +236,8 @@ class ExperimentRun:
                 self.store.create_experiment(self.record)
             except Exception:  # the error that ended _start is the one to report
                 log.debug("maggy: could not register the experiment at its end", exc_info=True)
+                return
+        self._registered = True
 
     def _interrupted_status(self) -> ExperimentStatus:
         """Ctrl-C: end now. An experiment that had already ended keeps its own status."""
@@ -261,13 +275,17 @@ class ExperimentRun:
             self._on_close()
 
     def _store_end(self, status: ExperimentStatus, result: dict[str, Any]) -> None:
-        """Write what the store still lacks and the experiment's end; never raises.
+        """Write what the store still lacks and the experiment's end; never raises. Writes nothing
+        for an experiment the store never registered (a store full from the start: ``_start``
+        raised the error that says so, and no worker ran).
 
         Trial writes that failed (a full disk) are tried once more here (``StoreWriter.flush``).
         Whatever the store still lacks is named in ``result["store_errors"]`` (absent when
         nothing was lost) and in a :class:`~maggy.store.StoreWarning`: the result dict itself is
         whole, built from the driver's own trials.
         """
+        if not self._registered:  # not in the store at all: the error that ended the start says why
+            return
         errors = []
         unsaved = self.store_writer.flush()
         if unsaved:

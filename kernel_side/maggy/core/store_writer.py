@@ -20,32 +20,45 @@ PROGRESS_INTERVAL = 2.0
 #: that a fast curve never piles up here (about 1 MB of points per trial).
 PROGRESS_MAX_POINTS = 8192
 
+#: Likewise for its new log lines: written once this many characters wait.
+PROGRESS_MAX_LOG_CHARS = 1 << 20
+
 #: Pauses (seconds) between the tries of one failed write: a write is tried len + 1 times.
 RETRY_BACKOFF = (0.05, 0.2)
 
 
 @dataclass
 class _Unsaved:
-    """What the store does not have yet of one trial: its latest fields and logs (``trial``,
-    history left empty) and the points that arrived since its last successful write."""
+    """What the store does not have yet of one trial: its latest fields (``trial``, history and
+    logs left empty) and the points and log lines that arrived since its last successful write."""
 
     trial: Trial
     points: list[list[float]] = field(default_factory=list)
-    dirty: bool = True  # the trial's fields or logs changed since the last write
+    logs: list[str] = field(default_factory=list)
+    log_chars: int = 0  # characters in ``logs``
+    dirty: bool = True  # the trial's fields changed since the last write
     final: bool = False  # the trial ended: forgotten once written
     saved_at: float | None = None  # when its progress was last written (None: never)
     error: str | None = None  # why its last write failed
 
+    @property
+    def pending(self) -> bool:
+        """Whether the store lacks anything of the trial."""
+        return self.dirty or bool(self.points) or bool(self.logs)
+
 
 class StoreWriter:
-    """Saves each trial when it starts; while it runs, its new points and its logs so far (the
-    first ones at once, then at most every ``progress_interval`` seconds, on the first point or
-    log line after the interval, or once :data:`PROGRESS_MAX_POINTS` new points wait); and the
-    whole trial, with its metric, when it ends.
+    """Saves each trial when it starts; while it runs, its new points and log lines (the first
+    ones at once, then at most every ``progress_interval`` seconds, on the first point or log
+    line after the interval, or once :data:`PROGRESS_MAX_POINTS` new points or
+    :data:`PROGRESS_MAX_LOG_CHARS` characters of new lines wait); and the trial's fields, with
+    its metric, when it ends.
 
-    Points are appended (``ExperimentStore.save_trial_progress``), never the whole history
-    rewritten, and the writer keeps only the points not yet written: a long curve costs neither
-    memory nor write time here. The progress saves are what keep a running trial's curve when
+    Points and lines are appended (``ExperimentStore.save_trial_progress``), never the whole
+    history or log rewritten, and the writer keeps only those not yet written: a long curve or
+    log costs neither memory nor write time here. They come from the ``MetricPoints`` and
+    ``TrialLog`` events alone (the trial in ``TrialFinished`` holds only the driver's bounded
+    history and log tail). The progress saves are what keep a running trial's curve when
     the driver dies outright (a killed kernel runs no cleanup): at most ``progress_interval``
     seconds of points (plus one heartbeat) are lost, and :mod:`maggy.core.recovery` later marks
     the trial LOST with what was saved.
@@ -77,16 +90,14 @@ class StoreWriter:
     def __call__(self, event: ev.Event) -> None:
         entry: _Unsaved | None
         if isinstance(event, ev.TrialStarted):
-            entry = self._trials[event.trial.trial_id] = _Unsaved(_without_history(event.trial))
-            entry.points = [list(p) for p in event.trial.history]
+            entry = self._trials[event.trial.trial_id] = _new_entry(event.trial)
             self._write(entry)
             entry.saved_at = None  # the trial's first points or log lines are written at once
         elif isinstance(event, ev.TrialFinished):
             entry = self._trials.get(event.trial.trial_id)
             if entry is None:  # its start was not seen: what the event carries is all there is
-                entry = self._trials[event.trial.trial_id] = _Unsaved(_without_history(event.trial))
-                entry.points = [list(p) for p in event.trial.history]
-            entry.trial, entry.dirty, entry.final = _without_history(event.trial), True, True
+                entry = self._trials[event.trial.trial_id] = _new_entry(event.trial)
+            entry.trial, entry.dirty, entry.final = _fields_of(event.trial), True, True
             self._write(entry)
         elif isinstance(event, (ev.MetricPoints, ev.TrialLog)):
             entry = self._trials.get(event.trial_id)
@@ -95,12 +106,13 @@ class StoreWriter:
             if isinstance(event, ev.MetricPoints):
                 entry.points.extend(event.points)  # events are snapshots: shared, not copied
             else:
-                entry.trial.logs.extend(event.lines)
-                entry.dirty = True
+                entry.logs.extend(event.lines)
+                entry.log_chars += sum(map(len, event.lines))
             if (
                 entry.saved_at is None
                 or self._clock() - entry.saved_at >= self.progress_interval
                 or len(entry.points) >= PROGRESS_MAX_POINTS
+                or entry.log_chars >= PROGRESS_MAX_LOG_CHARS
             ):
                 self._write(entry)
         else:
@@ -114,9 +126,9 @@ class StoreWriter:
         rest only once, so that a full disk does not hold up the end."""
         patient = True
         for entry in list(self._trials.values()):
-            if (entry.dirty or entry.points) and not self._write(entry, patient, wait_for_retry=False):
+            if entry.pending and not self._write(entry, patient, wait_for_retry=False):
                 patient = False
-        return {tid: e.error or "not written" for tid, e in self._trials.items() if e.dirty or e.points}
+        return {tid: e.error or "not written" for tid, e in self._trials.items() if e.pending}
 
     def unsaved(self) -> dict[int, str]:
         """``{trial_id: error}`` of the trials whose last write failed (nothing is flushed)."""
@@ -146,7 +158,7 @@ class StoreWriter:
         trial_id = entry.trial.trial_id
         for attempt in range(len(pauses) + 1):
             try:
-                self.store.save_trial_progress(self.experiment_id, entry.trial, entry.points)
+                self.store.save_trial_progress(self.experiment_id, entry.trial, entry.points, entry.logs)
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 if attempt < len(pauses):
@@ -165,7 +177,7 @@ class StoreWriter:
                 return False
             if entry.error is not None:
                 log.warning("maggy: trial %d saved to the store after all", trial_id)
-            entry.points, entry.dirty, entry.error = [], False, None
+            entry.points, entry.logs, entry.log_chars, entry.dirty, entry.error = [], [], 0, False, None
             entry.saved_at = self._clock()
             if entry.final:
                 del self._trials[trial_id]
@@ -173,6 +185,12 @@ class StoreWriter:
         return False  # not reached
 
 
-def _without_history(trial: Trial) -> Trial:
-    """A copy of ``trial`` without its history (the points travel apart) and with its own logs."""
-    return replace(trial, history=[], logs=list(trial.logs), params=dict(trial.params), info=dict(trial.info))
+def _fields_of(trial: Trial) -> Trial:
+    """A copy of ``trial`` without its history and logs (the points and lines travel apart)."""
+    return replace(trial, history=[], logs=[], params=dict(trial.params), info=dict(trial.info))
+
+
+def _new_entry(trial: Trial) -> _Unsaved:
+    """What the store lacks of a trial seen for the first time: all of it."""
+    logs = list(trial.logs)
+    return _Unsaved(_fields_of(trial), [list(p) for p in trial.history], logs, sum(map(len, logs)))

@@ -76,5 +76,20 @@ def open_store(path: str | os.PathLike[str] | None = None, read_only: bool = Fal
     ``read_only``: open an existing store for reading only, without ever writing to it (works on
     a read-only filesystem); a missing store is then a :class:`StoreError`. The caller owns the
     result and closes it (it is a context manager).
+
+    A writable open first closes the experiments whose driver died without closing them (a
+    killed kernel): FAILED, their unfinished trials LOST (:mod:`maggy.core.recovery`). This is the
+    one place that happens, so whatever opens the store to write (``lagom``, the Experiments
+    panel, a read that finds such an experiment: :func:`maggy.experiments.open_for_reading`)
+    sees them closed. A read-only open shows them as they are.
     """
-    return SQLiteStore(default_store_path() if path is None else path, read_only=read_only)
+    store = SQLiteStore(default_store_path() if path is None else path, read_only=read_only)
+    if not read_only:
+        from maggy.core.recovery import close_abandoned  # it imports this package
+
+        try:
+            close_abandoned(store, store.running_experiments())
+        except BaseException:
+            store.close()
+            raise
+    return store

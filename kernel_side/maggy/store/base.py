@@ -2,12 +2,12 @@
 
 The driver registers an experiment with ``create_experiment`` before any worker starts, writes each
 trial with ``save_trial`` when it starts and again when it ends, and closes the experiment with
-``finish_experiment``; while a trial runs, its new points go in with ``save_trial_progress``
-(appended, so a long curve is never rewritten). The CLI and the notebook read it back with ``list_experiments``,
-``get_experiment``, ``get_trials`` and, for listings, ``trial_summary`` (counts and the best
-trial without reading every history). The one conformance suite in
-``tests/maggy/store/test_store_conformance.py`` runs against every backend; a new backend is done
-when that suite passes.
+``finish_experiment``; while a trial runs, its new points and log lines go in with
+``save_trial_progress`` (appended, so a long curve or log is never rewritten). The CLI and the
+notebook read it back with ``list_experiments``, ``get_experiment``, ``get_trials`` and, for
+listings, ``trial_summary`` (counts and the best trial without reading every history). The one
+conformance suite, :mod:`maggy.testing.store_conformance`, runs against every backend (maggy's
+own in ``tests/maggy/store``); a new backend is done when that suite passes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from maggy.trial import Trial, TrialState
+from maggy.core.result import best_trial
+from maggy.trial import Trial
 
 
 class ExperimentStatus(str, enum.Enum):
@@ -76,8 +77,8 @@ class TrialSummary:
     """What a listing shows of an experiment's trials, without reading their histories.
 
     ``total``: trials stored; ``done``: those in a terminal state; ``best_id``/``best_metric``:
-    the FINISHED trial with the best metric for the direction asked (lowest trial id on a tie),
-    or None when no FINISHED trial has a metric.
+    the best trial for the direction asked by maggy's one rule, :func:`maggy.core.result.best_trial`
+    (the one the result dict names), or None when no trial has a metric.
     """
 
     total: int
@@ -87,7 +88,15 @@ class TrialSummary:
 
 
 class StoreError(RuntimeError):
-    """The store cannot be used: not a maggy store, written by a newer maggy, or closed."""
+    """The store cannot be used: not a maggy store, written by a newer maggy, closed, or (at the
+    start of an experiment) not writable."""
+
+
+#: What to do about a store that cannot be written to: the end of every such error message.
+UNWRITABLE_HINT = (
+    "if its disk is full or it is read-only, free some space or make it writable, or keep the "
+    "experiments elsewhere: lagom(store='PATH') or the MAGGY_HOME environment variable"
+)
 
 
 class StoreWarning(UserWarning):
@@ -153,25 +162,39 @@ class ExperimentStore(abc.ABC):
         """
 
     def save_trial_progress(
-        self, experiment_id: str, trial: Trial, new_points: Sequence[Sequence[float]]
+        self,
+        experiment_id: str,
+        trial: Trial,
+        new_points: Sequence[Sequence[float]],
+        new_logs: Sequence[str] = (),
     ) -> None:
-        """Write ``trial`` (inserting it if absent) but keep its stored history, appending
-        ``new_points`` to it; ``trial.history`` is ignored.
+        """Write ``trial``'s fields (inserting it if absent) but keep its stored history and
+        logs, appending ``new_points`` and ``new_logs`` to them; ``trial.history`` and
+        ``trial.logs`` are ignored.
 
-        This is how the driver stores long curves: each write costs the new points, not the
-        whole history, and the driver need not keep every point in memory. Atomic like
-        ``save_trial``: after a failure (a full disk) nothing of the call was written, so the
-        caller may retry it with the same (or more) points. Raises :class:`ExperimentNotFound`
-        like ``save_trial``. This default reads the stored history back; a backend should
-        append without reading it.
+        This is how the driver stores long curves and long logs: each write costs the new
+        points and lines, not the whole history, and the driver need not keep them all in
+        memory. Atomic like ``save_trial``: after a failure (a full disk) nothing of the call
+        was written, so the caller may retry it with the same (or more) points and lines.
+        Raises :class:`ExperimentNotFound` like ``save_trial``. This default reads the stored
+        trial back; a backend should append without reading it.
         """
         stored = {t.trial_id: t for t in self.get_trials(experiment_id)}.get(trial.trial_id)
-        whole = replace(trial, history=[*(stored.history if stored else []), *(list(p) for p in new_points)])
+        whole = replace(
+            trial,
+            history=[*(stored.history if stored else []), *(list(p) for p in new_points)],
+            logs=[*(stored.logs if stored else []), *new_logs],
+        )
         self.save_trial(experiment_id, whole)
 
     @abc.abstractmethod
     def list_experiments(self, limit: int | None = None) -> list[ExperimentRecord]:
         """Experiments newest first (by start time); at most ``limit`` of them when given."""
+
+    def running_experiments(self) -> list[ExperimentRecord]:
+        """The RUNNING experiments, newest first (what recovery looks at on every writable open).
+        This default filters ``list_experiments()``; a backend should ask only for those."""
+        return [r for r in self.list_experiments() if r.status == ExperimentStatus.RUNNING.value]
 
     @abc.abstractmethod
     def get_experiment(self, experiment_id: str) -> ExperimentRecord:
@@ -187,20 +210,19 @@ class ExperimentStore(abc.ABC):
         """All trials of the experiment (exact id), ordered by trial_id; ``[]`` if none yet.
         Raises :class:`ExperimentNotFound` for an unknown experiment.
 
-        Each trial's whole history, unless ``with_history`` is False: then every ``history`` is
-        empty, and a backend should not read the points at all (long curves are the bulk of a
-        store; a summary of the trials needs none of them)."""
+        Each trial's whole history and log, unless ``with_history`` is False: then every
+        ``history`` and ``logs`` is empty, and a backend should not read the points and lines at
+        all (long curves and logs are the bulk of a store; a summary of the trials needs none of
+        them)."""
 
     def trial_summary(self, experiment_id: str, direction: str) -> TrialSummary:
-        """Counts and the best FINISHED trial of the experiment (exact id), see TrialSummary.
+        """Counts and the best trial of the experiment (exact id), see TrialSummary.
 
         ``direction`` is 'max' or 'min'. Raises :class:`ExperimentNotFound` like ``get_trials``.
         This default reads every trial; a backend should answer it without reading histories.
         """
-        trials = self.get_trials(experiment_id)
-        finished = [t for t in trials if t.state is TrialState.FINISHED and t.metric is not None]
-        pick = min if direction == "min" else max
-        best = pick(finished, key=lambda t: t.metric or 0.0) if finished else None
+        trials = self.get_trials(experiment_id, with_history=False)
+        best = best_trial(trials, direction)
         return TrialSummary(
             total=len(trials),
             done=sum(t.state.is_terminal for t in trials),

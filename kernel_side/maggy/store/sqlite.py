@@ -14,7 +14,8 @@ How it keeps the :class:`~maggy.store.base.ExperimentStore` contract:
   so the file stays readable with the ``sqlite3`` shell and needs no pickle.
 * A trial's history is its ``trials.history`` (written whole by ``save_trial``) followed by the
   chunks of ``trial_points`` in order (one per ``save_trial_progress``): a running trial's new
-  points are appended, never the whole curve rewritten.
+  points are appended, never the whole curve rewritten. Its log likewise: ``trials.logs`` then
+  the chunks of ``trial_logs``.
 * Private: a store file maggy creates is 0600 (SQLite gives its -wal, -shm and -journal files the
   same mode) and the directories it creates for it 0700, as ``~/.ssh``; every param, log line and
   traceback of a user's experiments is in there. Existing files and directories keep their modes
@@ -37,10 +38,13 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from maggy.core.result import best_trial
 from maggy.store.base import (
+    UNWRITABLE_HINT,
     ExperimentNotFound,
     ExperimentRecord,
     ExperimentStatus,
@@ -50,9 +54,13 @@ from maggy.store.base import (
 )
 from maggy.trial import TERMINAL_STATES, Trial, TrialState
 
-SCHEMA_VERSION = 2  # kept in PRAGMA user_version; bump with a migration when the tables change
-# Version 2 added trial_points. The migration from 1 is the CREATE ... IF NOT EXISTS below; a
-# read-only open of a version 1 store reads histories from trials.history alone.
+#: The states whose trials may be the best one (see ``maggy.core.result.scored_trials``).
+_SCORED_STATES = (TrialState.FINISHED, TrialState.EARLY_STOPPED, TrialState.STOPPED)
+
+SCHEMA_VERSION = 3  # kept in PRAGMA user_version; bump with a migration when the tables change
+# Version 2 added trial_points, version 3 trial_logs. The migration from 1 or 2 is the CREATE ...
+# IF NOT EXISTS below; a read-only open of an older store reads histories from trials.history
+# (and logs from trials.logs) alone.
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiments (
@@ -95,6 +103,13 @@ CREATE TABLE IF NOT EXISTS trial_points (
     points        TEXT NOT NULL,       -- JSON [[step, value], ...]
     PRIMARY KEY (experiment_id, trial_id, chunk)
 );
+CREATE TABLE IF NOT EXISTS trial_logs (
+    experiment_id TEXT NOT NULL REFERENCES experiments (experiment_id),
+    trial_id      INTEGER NOT NULL,
+    chunk         INTEGER NOT NULL,    -- 0, 1, ...: the order of the appends
+    lines         TEXT NOT NULL,       -- JSON list of lines
+    PRIMARY KEY (experiment_id, trial_id, chunk)
+);
 """
 
 _EXP_COLUMNS = (
@@ -102,10 +117,12 @@ _EXP_COLUMNS = (
     "num_trials, config, status, start_time, end_time, result"
 )
 _TRIAL_COLUMNS = "trial_id, state, metric, params, history, logs, error, worker, start_time, end_time, retry_of, budget, info"
-# What save_trial_progress updates of an existing trial: everything but its history.
+# What save_trial_progress updates of an existing trial: everything but its history and logs.
 _PROGRESS_UPDATE = ", ".join(
-    f"{c} = excluded.{c}" for c in _TRIAL_COLUMNS.split(", ") if c not in ("trial_id", "history")
+    f"{c} = excluded.{c}" for c in _TRIAL_COLUMNS.split(", ") if c not in ("trial_id", "history", "logs")
 )
+# The appended parts of a trial: (table, its JSON list column, the Trial field it extends).
+_APPENDED = (("trial_points", "points", "history"), ("trial_logs", "lines", "logs"))
 
 
 def _json_default(obj: Any) -> Any:
@@ -148,7 +165,8 @@ class SQLiteStore(ExperimentStore):
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._closed = False
-        self._has_points = True  # False only for a version 1 store opened read-only
+        # The appended parts this store has: fewer only for an older store opened read-only.
+        self._appended: tuple[tuple[str, str, str], ...] = _APPENDED
         try:
             if read_only:
                 self._conn = self._connect_read_only(timeout)
@@ -158,7 +176,8 @@ class SQLiteStore(ExperimentStore):
                     self.path, timeout=timeout, isolation_level=None, check_same_thread=False
                 )
         except (OSError, sqlite3.Error) as e:  # e.g. no permission on the file or its directory
-            raise StoreError(f"cannot open the maggy store {self.path}: {e}") from e
+            hint = "" if read_only else f"; {UNWRITABLE_HINT}"
+            raise StoreError(f"cannot open the maggy store {self.path}: {e}{hint}") from e
         try:
             if read_only:
                 self._check_schema_read_only()
@@ -166,6 +185,10 @@ class SQLiteStore(ExperimentStore):
                 self._init_schema()
         except sqlite3.Error as e:
             self._conn.close()
+            if not read_only and _cannot_write(e):  # a full disk, not a broken file
+                raise StoreError(
+                    f"cannot write to the maggy store {self.path}: {e}; {UNWRITABLE_HINT}"
+                ) from e
             raise StoreError(f"{self.path} is not a usable maggy store: {e}") from e
         except StoreError:
             self._conn.close()
@@ -204,7 +227,7 @@ class SQLiteStore(ExperimentStore):
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not {"experiments", "trials"} <= tables:
             raise StoreError(f"{self.path} is not a maggy store (no experiments table)")
-        self._has_points = "trial_points" in tables
+        self._appended = tuple(appended for appended in _APPENDED if appended[0] in tables)
 
     def _init_schema(self) -> None:
         conn = self._conn
@@ -308,17 +331,23 @@ class SQLiteStore(ExperimentStore):
                     f"INSERT OR REPLACE INTO trials (experiment_id, {_TRIAL_COLUMNS}) VALUES ({', '.join('?' * 14)})",
                     row,
                 )
-                conn.execute(
-                    "DELETE FROM trial_points WHERE experiment_id = ? AND trial_id = ?",
-                    (experiment_id, row[1]),
-                )
+                for table, _, _ in _APPENDED:
+                    conn.execute(
+                        f"DELETE FROM {table} WHERE experiment_id = ? AND trial_id = ?",
+                        (experiment_id, row[1]),
+                    )
         except sqlite3.IntegrityError as e:  # the foreign key: no such experiment
             raise ExperimentNotFound(f"no experiment with id {experiment_id!r}; create it first") from e
 
     def save_trial_progress(
-        self, experiment_id: str, trial: Trial, new_points: Sequence[Sequence[float]]
+        self,
+        experiment_id: str,
+        trial: Trial,
+        new_points: Sequence[Sequence[float]],
+        new_logs: Sequence[str] = (),
     ) -> None:
-        row = _trial_row(experiment_id, trial, [])
+        row = _trial_row(experiment_id, replace(trial, logs=[]), [])
+        chunks = ([list(p) for p in new_points], list(new_logs))
         try:
             with self._transaction() as conn:
                 conn.execute(
@@ -326,13 +355,14 @@ class SQLiteStore(ExperimentStore):
                     f"ON CONFLICT (experiment_id, trial_id) DO UPDATE SET {_PROGRESS_UPDATE}",
                     row,
                 )
-                if len(new_points):
-                    conn.execute(
-                        "INSERT INTO trial_points (experiment_id, trial_id, chunk, points) VALUES (?, ?, "
-                        "(SELECT COALESCE(MAX(chunk), -1) + 1 FROM trial_points "
-                        "WHERE experiment_id = ? AND trial_id = ?), ?)",
-                        (experiment_id, row[1], experiment_id, row[1], _dumps([list(p) for p in new_points])),
-                    )
+                for (table, column, _), chunk in zip(_APPENDED, chunks, strict=True):
+                    if chunk:
+                        conn.execute(
+                            f"INSERT INTO {table} (experiment_id, trial_id, chunk, {column}) VALUES (?, ?, "
+                            f"(SELECT COALESCE(MAX(chunk), -1) + 1 FROM {table} "
+                            "WHERE experiment_id = ? AND trial_id = ?), ?)",
+                            (experiment_id, row[1], experiment_id, row[1], _dumps(chunk)),
+                        )
         except sqlite3.IntegrityError as e:  # the foreign key: no such experiment
             raise ExperimentNotFound(f"no experiment with id {experiment_id!r}; create it first") from e
 
@@ -345,6 +375,15 @@ class SQLiteStore(ExperimentStore):
             rows = conn.execute(
                 f"SELECT {_EXP_COLUMNS} FROM experiments ORDER BY start_time DESC, experiment_id DESC LIMIT ?",
                 (n,),
+            ).fetchall()
+        return [_record(r) for r in rows]
+
+    def running_experiments(self) -> list[ExperimentRecord]:
+        with self._locked() as conn:
+            rows = conn.execute(
+                f"SELECT {_EXP_COLUMNS} FROM experiments WHERE status = ? "
+                "ORDER BY start_time DESC, experiment_id DESC",
+                (ExperimentStatus.RUNNING.value,),
             ).fetchall()
         return [_record(r) for r in rows]
 
@@ -392,7 +431,11 @@ class SQLiteStore(ExperimentStore):
         return f" (did you mean {', '.join(close)}?)" if close else ""
 
     def get_trials(self, experiment_id: str, with_history: bool = True) -> list[Trial]:
-        columns = _TRIAL_COLUMNS if with_history else _TRIAL_COLUMNS.replace("history", "'[]'")
+        columns = (
+            _TRIAL_COLUMNS
+            if with_history
+            else _TRIAL_COLUMNS.replace("history", "'[]'").replace("logs", "'[]'")
+        )
         with self._locked() as conn:
             rows = conn.execute(
                 f"SELECT {columns} FROM trials WHERE experiment_id = ? ORDER BY trial_id",
@@ -406,20 +449,21 @@ class SQLiteStore(ExperimentStore):
                 is None
             ):
                 raise ExperimentNotFound(f"no experiment with id {experiment_id!r}")
-            appended: dict[int, list[Any]] = {}
-            if self._has_points and rows and with_history:
+            trials = [_trial(r) for r in rows]
+            if not (rows and with_history):
+                return trials
+            by_id = {t.trial_id: t for t in trials}
+            for table, column, field in self._appended:
                 for trial_id, text in conn.execute(
-                    "SELECT trial_id, points FROM trial_points WHERE experiment_id = ? ORDER BY trial_id, chunk",
+                    f"SELECT trial_id, {column} FROM {table} WHERE experiment_id = ? ORDER BY trial_id, chunk",
                     (experiment_id,),
                 ):
-                    appended.setdefault(trial_id, []).extend(_loads(text))
-        trials = [_trial(r) for r in rows]
-        for trial in trials:
-            trial.history.extend(appended.get(trial.trial_id, ()))
+                    trial = by_id.get(trial_id)
+                    if trial is not None:  # chunks of a trial row that is gone are no one's
+                        getattr(trial, field).extend(_loads(text))
         return trials
 
     def trial_summary(self, experiment_id: str, direction: str) -> TrialSummary:
-        order = "ASC" if direction == "min" else "DESC"
         terminal = tuple(s.value for s in TERMINAL_STATES)
         marks = ", ".join("?" * len(terminal))
         with self._locked() as conn:
@@ -427,11 +471,15 @@ class SQLiteStore(ExperimentStore):
                 f"SELECT COUNT(*), COALESCE(SUM(state IN ({marks})), 0) FROM trials WHERE experiment_id = ?",
                 (*terminal, experiment_id),
             ).fetchone()
-            best = conn.execute(
-                "SELECT trial_id, metric FROM trials WHERE experiment_id = ? AND state = ? "
-                f"AND metric IS NOT NULL ORDER BY metric {order}, trial_id LIMIT 1",
-                (experiment_id, TrialState.FINISHED.value),
-            ).fetchone()
+            # The candidates' scoring columns only (no histories), judged by maggy's one rule.
+            candidates = [
+                Trial(trial_id, {}, state=TrialState(state), metric=metric, budget=budget)
+                for trial_id, state, metric, budget in conn.execute(
+                    "SELECT trial_id, state, metric, budget FROM trials WHERE experiment_id = ? "
+                    "AND metric IS NOT NULL AND state IN (?, ?, ?)",
+                    (experiment_id, *(s.value for s in _SCORED_STATES)),
+                )
+            ]
             if (
                 not total
                 and conn.execute(
@@ -440,11 +488,12 @@ class SQLiteStore(ExperimentStore):
                 is None
             ):
                 raise ExperimentNotFound(f"no experiment with id {experiment_id!r}")
+        best = best_trial(candidates, direction)
         return TrialSummary(
             total=total,
             done=done,
-            best_id=None if best is None else best[0],
-            best_metric=None if best is None else best[1],
+            best_id=None if best is None else best.trial_id,
+            best_metric=None if best is None else best.metric,
         )
 
     def close(self) -> None:
@@ -457,6 +506,19 @@ class SQLiteStore(ExperimentStore):
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
+
+
+# SQLite's primary result codes that mean "cannot write here" rather than "not a store": PERM,
+# READONLY, IOERR (EFBIG, EIO), FULL, CANTOPEN.
+_WRITE_FAILURES = frozenset({3, 8, 10, 13, 14})
+
+
+def _cannot_write(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)  # Python >= 3.11
+    if code is not None:
+        return code & 0xFF in _WRITE_FAILURES
+    text = str(error).lower()
+    return any(word in text for word in ("disk", "readonly", "read-only", "unable to open"))
 
 
 def _create_private(path: Path) -> None:

@@ -181,10 +181,18 @@ def test_interrupts_at_random_times_never_leave_the_experiment_running(tmp_path:
         run_dir = tmp_path / f"run{n}"
         run_dir.mkdir()
         outcome, marker = _run("random", run_dir, signal_after=rng.uniform(0.0, 2.0))
+        if outcome["result"] is None:
+            # The SIGINT came while lagom still checked its arguments (a loaded machine): a plain
+            # KeyboardInterrupt, and nothing was registered or started.
+            assert outcome["type"] == "KeyboardInterrupt", outcome
+            assert open_store(str(run_dir / "store.db")).list_experiments() == []
+            _no_workers_left(marker)
+            seen.add("BEFORE")
+            continue
         status = outcome["result"]["status"]
         assert status in ("STOPPED", "FINISHED"), outcome
         assert outcome["type"] == ("ExperimentInterrupted" if status == "STOPPED" else outcome["type"])
         _check_store(run_dir, outcome, status)
         _no_workers_left(marker)
         seen.add(status)
-    assert seen == {"STOPPED", "FINISHED"}, "the interrupts all fell in the same phase"
+    assert {"STOPPED", "FINISHED"} <= seen, "the interrupts all fell in the same phase"

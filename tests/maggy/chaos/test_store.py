@@ -22,7 +22,7 @@ import pytest
 
 from maggy import Searchspace, experiment
 from maggy.cli import main as cli_main
-from maggy.store import SQLiteStore, StoreWarning, open_store
+from maggy.store import SQLiteStore, StoreError, StoreWarning, open_store
 from maggy.trial import TrialState
 
 FULL_DISK_SCRIPT = textwrap.dedent(
@@ -110,9 +110,9 @@ class FlakyStore(SQLiteStore):
         self._check()
         super().save_trial(experiment_id, trial)
 
-    def save_trial_progress(self, experiment_id, trial, new_points) -> None:
+    def save_trial_progress(self, experiment_id, trial, new_points, new_logs=()) -> None:
         self._check()
-        super().save_trial_progress(experiment_id, trial, new_points)
+        super().save_trial_progress(experiment_id, trial, new_points, new_logs)
 
     def finish_experiment(self, experiment_id, status, end, result) -> None:
         self._check()
@@ -252,3 +252,128 @@ def test_the_store_file_and_directory_are_private_after_a_real_run(tmp_path) -> 
     assert store_path.parent.stat().st_mode & 0o777 == 0o700
     for path in store_path.parent.iterdir():
         assert path.stat().st_mode & 0o777 == 0o600, path
+
+
+def chatty(i, reporter):
+    for line in range(3000):
+        print(f"trial {i} line {line}")
+    return float(i)
+
+
+@pytest.mark.timeout(120)
+def test_a_long_log_is_whole_in_the_store_and_a_tail_in_the_driver(tmp_path, monkeypatch) -> None:
+    from maggy import trial as trial_module
+    from maggy.core import events as ev
+
+    monkeypatch.setattr(trial_module, "LOG_TAIL_LINES", 100)  # the driver runs in this process
+    ended: list = []
+    store_path = str(tmp_path / "store.db")
+    result = experiment.lagom(
+        chatty,
+        num_trials=2,
+        searchspace=Searchspace(i=("DISCRETE", [0, 1])),
+        optimizer="gridsearch",
+        num_workers=2,
+        hb_interval=0.1,
+        store=store_path,
+        progress=False,
+        listeners=[lambda e: ended.append(e.trial) if isinstance(e, ev.TrialFinished) else None],
+    )
+    assert result["num_trials"] == 2 and "store_errors" not in result
+    tails = {t.trial_id: t.logs for t in ended}
+    with open_store(store_path, read_only=True) as store:
+        stored = {t.trial_id: t.logs for t in store.get_trials(result["experiment_id"])}
+    assert sorted(tails) == sorted(stored) == [0, 1]
+    for tid, logs in stored.items():
+        ours = [line for line in logs if line.startswith(f"trial {tid} ")]
+        assert ours == [f"trial {tid} line {n}" for n in range(3000)]  # every line, in order
+        assert not any("earlier line" in line for line in logs)
+        tail = tails[tid]  # what the driver kept: the latest lines, behind one counting the rest
+        assert len(tail) == 101 and tail[1:] == logs[-100:] and tail[-1] == f"trial {tid} line 2999"
+        assert isinstance(tail[0], trial_module.ElidedLines) and tail[0].elided == len(logs) - 100
+
+
+FULL_AT_START_SCRIPT = textwrap.dedent(
+    """
+    import json, resource, signal, sys
+    from maggy import Searchspace, experiment
+    from maggy.core import events as ev
+
+    seen = []
+
+    def train(i, reporter):
+        return float(i)
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))  # no file may grow: a full disk
+    try:
+        experiment.lagom(
+            train, num_trials=2, searchspace=Searchspace(i=("DISCRETE", [0, 1])), num_workers=1,
+            hb_interval=0.1, store=sys.argv[1], progress=False,
+            listeners=[lambda event: seen.append(type(event).__name__)])
+        error = None
+    except Exception as exc:
+        error = f"{type(exc).__module__}.{type(exc).__name__}: {exc}"
+    print(json.dumps({"error": error, "events": seen}))
+    """
+)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("held_open", [False, True], ids=["store-closed", "store-held-open-elsewhere"])
+def test_a_disk_full_before_the_start_is_a_clear_error_before_any_worker_starts(tmp_path, held_open) -> None:
+    store_path = tmp_path / "store.db"
+    with open_store(store_path) as store:  # an existing store, as after earlier experiments
+        experiment.lagom(
+            curve,
+            num_trials=1,
+            searchspace=Searchspace(i=("DISCRETE", [1])),
+            num_workers=1,
+            hb_interval=0.1,
+            store=store,
+            progress=False,
+        )
+    # Held open by another process (a notebook, the CLI): its -wal and -shm files exist, so only
+    # the first write fails; closed: opening it fails already.
+    other = open_store(store_path) if held_open else None
+    try:
+        if other is not None:
+            other.list_experiments()
+        proc = subprocess.run(
+            [sys.executable, "-c", FULL_AT_START_SCRIPT, str(store_path)],
+            capture_output=True,
+            text=True,
+            timeout=100,
+        )
+    finally:
+        if other is not None:
+            other.close()
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    error = out["error"]
+    assert error is not None and error.startswith("maggy.store.base.StoreError: "), error
+    assert str(store_path) in error and "MAGGY_HOME" in error and "store=" in error and "free" in error
+    assert "ExperimentStarted" not in out["events"] and "TrialStarted" not in out["events"]  # no worker ran
+    assert "Traceback" not in proc.stderr and "StoreWarning" not in proc.stderr, proc.stderr
+
+
+def test_a_store_that_cannot_be_written_is_a_clear_error_before_any_worker_starts(tmp_path) -> None:
+    store_path = tmp_path / "store.db"
+    open_store(store_path).close()
+    seen: list = []
+    with open_store(store_path, read_only=True) as read_only, pytest.raises(StoreError) as info:
+        experiment.lagom(
+            curve,
+            num_trials=1,
+            searchspace=Searchspace(i=("DISCRETE", [1])),
+            num_workers=1,
+            store=read_only,
+            progress=False,
+            listeners=[seen.append],
+        )
+    message = str(info.value)
+    assert str(store_path) in message and "read-only" in message and "MAGGY_HOME" in message
+    assert "nothing ran" in message
+    assert [type(e).__name__ for e in seen] == ["ExperimentFinished"]  # no worker started, no trial
+    with open_store(store_path, read_only=True) as store:
+        assert store.list_experiments() == []

@@ -1,6 +1,10 @@
-"""The driver keeps a bounded, evenly thinned history per trial; every point still goes out."""
+"""The driver keeps a bounded, evenly thinned history and a bounded log tail per trial; every point
+and log line still goes out."""
 
 from __future__ import annotations
+
+import copy
+import pickle
 
 import numpy as np
 
@@ -10,7 +14,17 @@ from maggy.earlystop import MedianStoppingRule
 from maggy.optimizer import RandomSearch
 from maggy.rpc import messages
 from maggy.searchspace import Searchspace
-from maggy.trial import HISTORY_LIMIT, Trial, TrialState, extend_bounded, thin_points
+from maggy.trial import (
+    HISTORY_LIMIT,
+    LOG_TAIL_CHARS,
+    LOG_TAIL_LINES,
+    ElidedLines,
+    Trial,
+    TrialState,
+    extend_bounded,
+    extend_log_tail,
+    thin_points,
+)
 
 
 def make_core(num_trials: int = 1) -> DriverCore:
@@ -111,3 +125,46 @@ def test_workers_wait_while_the_dispatcher_is_many_points_behind(monkeypatch) ->
     started = time.monotonic()
     core.wait_for_room(timeout=0.3)  # bounded: a stuck listener cannot hold workers for ever
     assert 0.25 < time.monotonic() - started < 2
+
+
+def test_a_long_log_keeps_a_bounded_tail_and_publishes_every_line() -> None:
+    core = make_core()
+    core.handle(messages.reg("w0", "host", 1), {})
+    n, beat = 50_000, 700
+    for start in range(0, n, beat):
+        core.handle(messages.hb("w0", 0, [], [f"line {i}" for i in range(start, min(n, start + beat))]), {})
+    logs = core.trials[0].logs
+    assert len(logs) == LOG_TAIL_LINES + 1 and logs[1:] == [f"line {i}" for i in range(n - LOG_TAIL_LINES, n)]
+    assert isinstance(logs[0], ElidedLines) and logs[0].elided == n - LOG_TAIL_LINES
+    assert f"{n - LOG_TAIL_LINES:,} earlier lines" in logs[0] and "store" in logs[0]
+    (snapshot,) = core.snapshot_trials()
+    assert snapshot.logs == logs and isinstance(snapshot.logs[0], ElidedLines)
+    published: list[str] = []
+    while not core.events.empty():
+        event = core.events.get()
+        if isinstance(event, ev.TrialLog):
+            published.extend(event.lines)
+    assert published == [f"line {i}" for i in range(n)]
+
+
+def test_the_log_tail_is_bounded_in_characters_too() -> None:
+    logs: list[str] = []
+    extend_log_tail(logs, ["short"] * 3)
+    assert logs == ["short"] * 3  # nothing dropped: no marker line
+    big = "x" * (LOG_TAIL_CHARS // 4)
+    extend_log_tail(logs, [big] * 10)
+    assert sum(map(len, logs[1:])) <= LOG_TAIL_CHARS and logs[-1] == big
+    assert len(logs) == 5 and logs[0].elided == 9  # 4 lines of a quarter each fill the tail
+    extend_log_tail(logs, ["y" * (3 * LOG_TAIL_CHARS)])  # one line longer than the whole tail
+    assert len(logs) == 2 and logs[0].elided == 13  # that line alone is kept, cut to its end
+    assert len(logs[-1]) <= LOG_TAIL_CHARS + 100 and logs[-1].endswith("y" * 1000)
+    assert "characters" in logs[-1]
+    # The marker line survives copies, pickling and JSON as the line it reads.
+    copies = [
+        copy.deepcopy(logs[0]),
+        pickle.loads(pickle.dumps(logs[0])),
+        Trial(0, {}, logs=logs).copy().logs[0],
+    ]
+    for again in copies:
+        assert isinstance(again, ElidedLines) and again.elided == logs[0].elided and again == logs[0]
+    assert Trial(0, {}, logs=logs).to_dict()["logs"][0] == logs[0]

@@ -25,18 +25,20 @@ def _record(exp_id: str = "e") -> ExperimentRecord:
 
 class FlakyStore(SQLiteStore):
     """A real SQLite store whose trial writes fail (as on a full disk) while ``failing`` is set,
-    and which counts the points each write carries."""
+    and which counts the points and log lines each write carries."""
 
     def __init__(self, path) -> None:
         super().__init__(path)
         self.failing = False
         self.points_written: list[int] = []
+        self.lines_written: list[int] = []
 
-    def save_trial_progress(self, experiment_id, trial, new_points) -> None:
+    def save_trial_progress(self, experiment_id, trial, new_points, new_logs=()) -> None:
         if self.failing:
             raise sqlite3.OperationalError("database or disk is full")
-        super().save_trial_progress(experiment_id, trial, new_points)
+        super().save_trial_progress(experiment_id, trial, new_points, new_logs)
         self.points_written.append(len(new_points))
+        self.lines_written.append(len(new_logs))
 
 
 def test_first_progress_is_saved_at_once_then_at_most_every_interval(tmp_path) -> None:
@@ -92,6 +94,23 @@ def test_each_write_carries_only_the_new_points(tmp_path) -> None:
     assert max(store.points_written) <= 500  # at most one interval's points, however long the curve
     writer(ev.TrialFinished("e", Trial(0, {}, TrialState.FINISHED, metric=1.0, start=0.0, end=60.0)))
     assert len(store.get_trials("e")[0].history) == 10_000
+
+
+def test_each_write_carries_only_the_new_log_lines(tmp_path) -> None:
+    store = FlakyStore(tmp_path / "s.db")
+    store.create_experiment(_record())
+    clock = Clock()
+    writer = StoreWriter(store, "e", progress_interval=2.0, clock=clock)
+    writer(ev.TrialStarted("e", Trial(0, {}, TrialState.RUNNING, start=0.0)))
+    lines = [f"line {i}" for i in range(20_000)]
+    for beat in range(100):
+        clock.now = beat * 0.5
+        writer(ev.TrialLog("e", 0, lines[beat * 200 : (beat + 1) * 200]))
+    assert max(store.lines_written) <= 1000  # at most one interval's lines, however long the log
+    # The driver's trial in TrialFinished holds a bounded tail of its log: the store keeps it all.
+    tail = Trial(0, {}, TrialState.FINISHED, metric=1.0, logs=["[earlier lines]", "line 19999"], end=60.0)
+    writer(ev.TrialFinished("e", tail))
+    assert store.get_trials("e")[0].logs == lines and max(store.lines_written) <= 1000
 
 
 def test_failed_writes_keep_the_latest_state_and_every_point_until_the_store_recovers(tmp_path) -> None:

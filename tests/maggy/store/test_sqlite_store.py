@@ -181,3 +181,27 @@ def test_a_version_1_store_is_read_as_is_and_upgraded_by_a_writer(tmp_path: Path
     with open_store(path) as store:
         store.save_trial_progress("x", Trial(0, {}, TrialState.FINISHED, 1.0), [[1, 2.0]])
         assert store.get_trials("x")[0].history == [[0, 1.0], [1, 2.0]]
+
+
+def test_a_version_2_store_is_read_as_is_and_upgraded_by_a_writer(tmp_path: Path) -> None:
+    from maggy.trial import Trial, TrialState
+
+    path = tmp_path / "v2.db"
+    with SQLiteStore(path) as store:
+        store.create_experiment(make_record("x"))
+        store.save_trial("x", Trial(0, {}, TrialState.RUNNING, logs=["old 0", "old 1"]))
+        store.save_trial_progress("x", Trial(0, {}, TrialState.RUNNING), [[0, 1.0]])
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE trial_logs")
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    with open_store(path, read_only=True) as ro:
+        (trial,) = ro.get_trials("x")
+        assert (trial.logs, trial.history) == (["old 0", "old 1"], [[0, 1.0]])
+    with open_store(path) as store:
+        store.save_trial_progress("x", Trial(0, {}, TrialState.FINISHED, 1.0), [[1, 2.0]], ["new 2"])
+        (trial,) = store.get_trials("x")
+        assert (trial.logs, trial.history) == (["old 0", "old 1", "new 2"], [[0, 1.0], [1, 2.0]])
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    conn.close()

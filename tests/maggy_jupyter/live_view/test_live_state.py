@@ -70,20 +70,22 @@ def test_every_final_state_and_a_retry_are_counted_like_the_result_dict():
     assert [tid for tid, _ in state.running_ids()] == [5]
 
 
-def _random_trials(rng: random.Random, n: int) -> list[Trial]:
+def _random_trials(rng: random.Random, n: int, budgets: bool = False) -> list[Trial]:
     states = [TrialState.FINISHED, TrialState.EARLY_STOPPED, TrialState.STOPPED, TrialState.ERROR]
     trials = []
     for i in range(n):
         st = rng.choice(states)
         metric = None if st is TrialState.ERROR else float(rng.randint(0, 5))  # ties on purpose
-        trials.append(Trial(i, {"x": i}, st, metric=metric, start=0.0, end=1.0))
+        budget = rng.choice([1.0, 3.0, 9.0]) if budgets else None  # as ASHA and Hyperband grant
+        trials.append(Trial(i, {"x": i}, st, metric=metric, start=0.0, end=1.0, budget=budget))
     return trials
 
 
+@pytest.mark.parametrize("budgets", [False, True])
 @pytest.mark.parametrize("direction", ["max", "min"])
 @pytest.mark.parametrize("seed", range(6))
-def test_best_so_far_agrees_with_build_result(direction, seed):
-    trials = _random_trials(random.Random(seed), 12)
+def test_best_so_far_agrees_with_build_result(direction, seed, budgets):
+    trials = _random_trials(random.Random(seed), 12, budgets)
     state = folded(direction=direction)
     # Fold in a shuffled finishing order: the best must not depend on arrival order.
     for trial in random.Random(seed + 100).sample(trials, len(trials)):
@@ -147,7 +149,7 @@ def test_missed_events_are_recovered_from_trial_snapshots():
     handle = FakeHandle(num_trials=2)
     handle.snapshot = [Trial(0, {"lr": 1}, TrialState.RUNNING, history=[[0, 0.5]], start=1.0)]
     seeded = ExperimentState.from_handle(handle)
-    assert seeded.trials[0].series.last_value() == 0.5 and seeded.total == 2
+    assert seeded.trials[0].series.last_value() == 0.5 and seeded.progress.total == 2
     summary = seeded.summary(now=4.0)
     assert summary.status == "RUNNING" and summary.elapsed == pytest.approx(3.0)  # from the first start
 
@@ -185,3 +187,20 @@ def test_series_grows_and_thins_keeping_both_ends():
     assert len(x_all) == 5000
     with pytest.raises(ValueError):
         series.extend([[1, 2, 3]])
+
+
+def test_a_warning_while_every_trial_so_far_failed_and_the_failure_once_failed():
+    s0, s1 = trial_started(0), trial_started(1)
+    tb = "Traceback (most recent call last):\nValueError: bad lr"
+    state = folded(
+        experiment_started(num_trials=3), s0, s1, trial_finished(s0, TrialState.ERROR, None, error=tb)
+    )
+    summary = state.summary(1.0)
+    assert summary.failure is None and summary.warning == "every trial so far failed (1)"
+    assert summary.first_error == "trial 0:\n" + tb
+    reason = "all 2 trials failed; first error (trial 0): ValueError: bad lr"
+    state.apply(trial_finished(s1, TrialState.ERROR, None, error=tb), 2.0)
+    state.apply(experiment_finished("FAILED", {"status": "FAILED", "failure": reason}), 3.0)
+    summary = state.summary(4.0)
+    assert (summary.failure, summary.warning, summary.status) == (reason, None, "FAILED")
+    assert summary.first_error == "trial 0:\n" + tb
