@@ -10,6 +10,7 @@ import { ExperimentsModel } from '../model';
 import { ExperimentHeader } from '../views/experimentHeader';
 import { ExperimentList } from '../views/experimentList';
 import { LazyView } from '../views/lazyView';
+import { PanelToolbar } from '../views/toolbar';
 import { TrialTable } from '../views/trialTable';
 import { batch, EXP, snapshot, summary, trial } from './fixtures';
 
@@ -178,6 +179,22 @@ describe('translation', () => {
       row => (row as HTMLTableRowElement).cells[2].textContent
     );
     expect(states).toEqual(['RUNNING', 'EARLY-STOPPED']);
+  });
+
+  it('says the connection state in words through the translator', () => {
+    const { model, actions } = setup();
+    const toolbar = attached(new PanelToolbar(model, actions, shouting));
+    model.setConnection('connected', 'python3');
+    toolbar.render();
+    expect(toolbar.node.dataset.status).toBe('connected');
+    expect(
+      toolbar.node.querySelector('.maggy-Toolbar-kernel')!.textContent
+    ).toBe('python3 · CONNECTED');
+    model.setConnection('unavailable');
+    toolbar.render();
+    expect(
+      toolbar.node.querySelector('.maggy-Toolbar-kernel')!.textContent
+    ).toBe('python3 · NOT AVAILABLE');
   });
 });
 

@@ -42,7 +42,7 @@ export class PanelToolbar extends LazyView {
     const trans = this._trans;
     this.node.dataset.status = status;
     this._kernel.textContent = kernelName
-      ? `${kernelName} · ${status}`
+      ? `${kernelName} · ${this._statusWord(status)}`
       : trans.__('no kernel');
     this._kernel.title = trans.__(
       'Following the kernel of the active notebook (%1)',
@@ -53,6 +53,21 @@ export class PanelToolbar extends LazyView {
     this._connect.hidden = status !== 'unavailable';
     this._error.textContent = lastError ?? '';
     this._error.hidden = !lastError;
+  }
+
+  /** The connection state as a word, translated (data-status keeps the raw value for styling). */
+  private _statusWord(status: ConnectionStatus): string {
+    const trans = this._trans;
+    switch (status) {
+      case 'no-kernel':
+        return trans.__('no kernel');
+      case 'connecting':
+        return trans.__('connecting');
+      case 'connected':
+        return trans.__('connected');
+      default:
+        return trans.__('not available');
+    }
   }
 
   private _messageFor(status: ConnectionStatus): string {
