@@ -10,6 +10,8 @@ The arguments are the fields of :class:`maggy.options.LagomOptions` (defined the
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import difflib
 import functools
 import importlib.util
@@ -18,7 +20,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -26,6 +28,7 @@ import numpy as np
 
 from maggy.backends.base import Backend
 from maggy.core import validation as check
+from maggy.core.continuation import Earlier, find_experiment, load_earlier, load_warm_start, projected
 from maggy.core.driver_core import DriverConfig, DriverCore
 from maggy.core.recovery import driver_identity
 from maggy.core.run import ExperimentRun
@@ -35,10 +38,13 @@ from maggy.optimizer.base import BUDGET_ARG
 from maggy.options import LagomOptions, with_options_described
 from maggy.searchspace import Searchspace
 from maggy.store import ExperimentRecord, ExperimentStatus, ExperimentStore, new_experiment_id, open_store
+from maggy.trial import Trial
 
 log = logging.getLogger("maggy")
 
 _running = threading.Lock()
+
+_DEFAULT_NAME = next(f.default for f in dataclasses.fields(LagomOptions) if f.name == "name")
 
 
 _P = ParamSpec("_P")
@@ -134,6 +140,9 @@ class _Plan:
     runner: Backend
     policy: EarlyStopPolicy
     planned: int
+    num_trials: int  # asked for (a resume: at least what the experiment asked for before)
+    earlier: Earlier | None  # a resume: the experiment's earlier trials and re-runs
+    warm_ids: tuple[str, ...]  # full ids of the warm_start experiments
 
 
 def _prepare(o: LagomOptions) -> Callable[[], ExperimentRun]:
@@ -141,6 +150,30 @@ def _prepare(o: LagomOptions) -> Callable[[], ExperimentRun]:
     process's experiment slot and returns the run (nothing registered, no workers until it runs)."""
     policy = get_policy(o.es_policy)
     map_fun, searchspace, optimizer = o.map_fun, o.searchspace, o.optimizer
+    with _reading(o) as reading:
+        resumed = (
+            None if reading is None or o.resume is None else find_experiment(reading, o.resume, "resume")
+        )
+        if resumed is not None and o.experiment_type == "optimization":
+            # A resume repeats neither the space nor the optimizer unless they change.
+            searchspace = (
+                searchspace if searchspace is not None else Searchspace(**(resumed.searchspace or {}))
+            )
+            optimizer = optimizer if optimizer is not None else _stored_optimizer(resumed)
+        return _plan(o, policy, map_fun, searchspace, optimizer, reading, resumed)
+
+
+def _plan(
+    o: LagomOptions,
+    policy: EarlyStopPolicy,
+    map_fun: Callable[..., Any],
+    searchspace: Any,
+    optimizer: Any,
+    reading: ExperimentStore | None,
+    resumed: ExperimentRecord | None,
+) -> Callable[[], ExperimentRun]:
+    """``_prepare``'s checks and plan, with the resumed experiment's record (and the store to read
+    its trials and the warm-start experiments' from) when ``o`` asks for either."""
     if o.experiment_type == "ablation":
         # An ablation's trials come from the study, not a searchspace: prepare_ablation checks the
         # study against its dataset and base model (before any worker starts), lets the ablator
@@ -157,14 +190,77 @@ def _prepare(o: LagomOptions) -> Callable[[], ExperimentRun]:
     check.check_budget_name(space, opt)
     policy = _policy_for(opt, policy, o.es_policy)
     check.check_signature(map_fun, set(space.names()) | _budget_param(opt))
+    if o.initial_configs:
+        if opt.uses_budget:
+            raise ValueError(
+                f"initial_configs cannot be used with {opt.name}, which grants each trial's budget by its "
+                "rungs; run them in an experiment of their own and pass it as warm_start=[ID]"
+            )
+        check.check_initial_configs_fit(o.initial_configs, space)
+    earlier = None
+    if resumed is not None and reading is not None:
+        earlier = load_earlier(reading, resumed, o.direction, o.experiment_type, space)
+    warm_ids: list[str] = []
+    warm: list[Trial] = []
+    if o.warm_start and reading is not None:
+        exclude = None if earlier is None else earlier.record.experiment_id
+        warm_ids, warm = load_warm_start(reading, o.warm_start, o.direction, exclude)
     runner = _resolve_backend(o.backend, o.num_workers)
     packed_fn = runner.pack(map_fun)
-    opt.setup(space, o.num_trials, o.direction, np.random.default_rng(o.seed))
+    num_trials = o.num_trials if earlier is None else max(o.num_trials, earlier.target)
+    opt.setup(space, num_trials, o.direction, np.random.default_rng(o.seed))
+    learned = projected([*(earlier.learned_from() if earlier else []), *warm], space)
+    if learned:
+        opt.warm_start(learned)
     planned = opt.planned_trials()
-    if planned != o.num_trials:
-        log.info("maggy: %s will run %d trials (num_trials=%d asked)", opt.name, planned, o.num_trials)
-    plan = _Plan(packed_fn, opt, space, runner, policy, planned)
+    counted = 0 if earlier is None else earlier.counted
+    if earlier is not None:
+        _check_something_to_run(earlier, planned, num_trials)
+    if len(o.initial_configs) > planned - counted:
+        raise ValueError(
+            f"initial_configs has {len(o.initial_configs)} configurations, more than the "
+            f"{planned - counted} trials left to run; raise num_trials or pass fewer"
+        )
+    if planned != num_trials:
+        log.info("maggy: %s will run %d trials (num_trials=%d asked)", opt.name, planned, num_trials)
+    plan = _Plan(packed_fn, opt, space, runner, policy, planned, num_trials, earlier, tuple(warm_ids))
     return lambda: _build(o, plan)
+
+
+@contextlib.contextmanager
+def _reading(o: LagomOptions) -> Iterator[ExperimentStore | None]:
+    """The store to read a resumed or warm-start experiment from (None when neither is asked);
+    opened for this check only when lagom was given a path, closed afterwards."""
+    if o.resume is None and not o.warm_start:
+        yield None
+    elif isinstance(o.store, ExperimentStore):
+        yield o.store
+    else:
+        with open_store(o.store) as store:
+            yield store
+
+
+def _stored_optimizer(record: ExperimentRecord) -> str:
+    """The built-in optimizer a resumed experiment ran with, by name; a custom one must be passed."""
+    try:
+        get_optimizer(record.optimizer)
+    except ValueError:
+        raise ValueError(
+            f"resume: experiment {record.experiment_id} ran with the optimizer {record.optimizer!r}, "
+            "which is not built in; pass it again as optimizer=..."
+        ) from None
+    return record.optimizer
+
+
+def _check_something_to_run(earlier: Earlier, planned: int, num_trials: int) -> None:
+    if planned - earlier.counted > 0 or earlier.reruns:
+        return
+    eid = earlier.record.experiment_id
+    raise ValueError(
+        f"resume: experiment {eid} has run {earlier.counted} trials already and none is left to run "
+        f"again; pass num_trials greater than {earlier.counted} to run more"
+        + ("" if planned >= num_trials else " (its optimizer has no more configurations to try)")
+    )
 
 
 def _build(o: LagomOptions, plan: _Plan) -> ExperimentRun:
@@ -189,20 +285,27 @@ def _build(o: LagomOptions, plan: _Plan) -> ExperimentRun:
             "es_policy": plan.policy.name,
             **driver_options,
             "backend": plan.runner.name,
-            "num_trials_asked": o.num_trials,
+            "num_trials_asked": plan.num_trials,
             "driver": driver_identity(),  # lets a later look close it if this process dies
         }
-        experiment_id = new_experiment_id()
+        earlier = plan.earlier
+        if plan.warm_ids:
+            config["warm_start"] = list(plan.warm_ids)
+        experiment_id = new_experiment_id() if earlier is None else earlier.record.experiment_id
         core = DriverCore(
             DriverConfig(
                 experiment_id=experiment_id, direction=o.direction, es_policy=plan.policy, **driver_options
             ),
             plan.optimizer,
+            earlier=earlier,
+            initial_configs=o.initial_configs,
         )
+        # A resume keeps the experiment's name and description unless new ones are given.
+        kept = earlier.record if earlier is not None else None
         record = ExperimentRecord(
             experiment_id=experiment_id,
-            name=o.name,
-            description=o.description,
+            name=kept.name if kept is not None and o.name == _DEFAULT_NAME else o.name,
+            description=kept.description if kept is not None and not o.description else o.description,
             experiment_type=o.experiment_type,
             searchspace=plan.searchspace.to_dict(),
             optimizer=plan.optimizer.name,
@@ -210,10 +313,18 @@ def _build(o: LagomOptions, plan: _Plan) -> ExperimentRun:
             num_trials=plan.planned,
             config=config,
             status=ExperimentStatus.RUNNING.value,
-            start=time.time(),
+            start=time.time() if kept is None else kept.start,
         )
         return ExperimentRun(
-            plan.packed_fn, core, record, the_store, plan.runner, o.progress, o.listeners, on_close=release
+            plan.packed_fn,
+            core,
+            record,
+            the_store,
+            plan.runner,
+            o.progress,
+            o.listeners,
+            on_close=release,
+            resuming=earlier is not None,
         )
     except BaseException:
         release()

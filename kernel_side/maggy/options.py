@@ -80,9 +80,10 @@ def _optional(check_value: Callable[[str, Any], Any]) -> Callable[[str, Any], An
 
 
 _EARLY_STOPPING = "early stopping"
+_CONTINUING = "continuing"
 _WORKERS = "workers"
 #: The headings options are listed under, in this order.
-GROUPS = ("experiment", _EARLY_STOPPING, _WORKERS)
+GROUPS = ("experiment", _EARLY_STOPPING, _CONTINUING, _WORKERS)
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,32 @@ class LagomOptions:
         "", help="a longer description of the experiment", check=check.check_text, text=str
     )
     _: KW_ONLY
+    resume: str | None = _option(
+        None,
+        help="an experiment id (or unique prefix) to continue under the same id: its trials are kept and "
+        "taught to the optimizer, its LOST and interrupted ones run again, until it has num_trials "
+        "(at least as many as it asked for before); searchspace and optimizer default to its own",
+        group=_CONTINUING,
+        check=check.check_experiment_ref,
+        text=str,
+        metavar="ID",
+    )
+    warm_start: tuple[str, ...] = _option(
+        (),
+        help="experiment ids whose ended trials teach the optimizer before it suggests anything "
+        "(not re-run, not counted)",
+        group=_CONTINUING,
+        check=check.check_experiment_refs,
+        text=str,
+        metavar="ID[,ID...]",
+    )
+    initial_configs: tuple[dict[str, Any], ...] = _option(
+        (),
+        help="params dicts to run first, in order, before the optimizer's suggestions (each counts "
+        "towards num_trials)",
+        group=_CONTINUING,
+        check=check.check_initial_configs,
+    )
     num_workers: int | None = _option(
         None,
         help="workers to start (default: min(num_trials, CPUs); on Spark min(num_trials, task slots))",

@@ -2,6 +2,7 @@
 
 At the end the bar says how the experiment ended; a FAILED experiment's bar turns red and the
 reason (``result["failure"]``) is printed under it with the first error's last traceback lines.
+A resumed experiment's bar starts at its earlier trials (they count) and says so once.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class ConsoleProgress:
         if isinstance(event, ev.ExperimentFinished):
             self._end(event.status)
             return
+        if isinstance(event, ev.ExperimentStarted) and event.earlier_trials:
+            n = len(event.earlier_trials)
+            self._bar.write(f"maggy: resumed: {n} earlier trial{'s' if n != 1 else ''}", file=self._file)
         self._bar.total = self.summary.total  # a retry of a LOST trial is one more trial to run
         self._bar.update(self.summary.done - self._bar.n)
         self._refresh()

@@ -33,6 +33,8 @@ import numpy as np
 
 from maggy._rng import SeedLike, as_generator
 
+_NO_DEFAULT: Any = object()  # Searchspace.add without a default (None is a valid default)
+
 DOUBLE = "DOUBLE"
 INTEGER = "INTEGER"
 DISCRETE = "DISCRETE"
@@ -97,6 +99,21 @@ class Parameter:
             return int(rng.integers(lo, hi, endpoint=True))
         return self.values[int(rng.integers(len(self.values)))]
 
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is one of this parameter's feasible values (a bound counts as inside).
+
+        DOUBLE: a finite real number within the bounds; INTEGER: an int (or an integral float)
+        within the bounds; DISCRETE and CATEGORICAL: equal to one of the choices (bools are
+        never numbers here, as JSON keeps them apart).
+        """
+        if self.type in (DOUBLE, INTEGER):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                return False
+            if self.type == INTEGER and value != math.floor(value):
+                return False
+            return bool(self.values[0] <= value <= self.values[1])
+        return any(_same_choice(value, choice) for choice in self.values)
+
     def to_tuple(self) -> tuple[Any, ...]:
         """``(type, region)``, plus the scale when it is not 'linear': the form ``add`` accepts."""
         if self.scale == "linear":
@@ -117,6 +134,10 @@ class Searchspace:
     Parameters keep insertion order (iteration, ``names()``, ``to_dict()``, sampling, grids). A
     Searchspace only grows: parameters can be added, not changed or removed. Invalid input raises
     ValueError naming the parameter, the problem and the fix.
+
+    A parameter may carry a ``default`` (``add(name, spec, default=...)``): the value that trials
+    run before it existed are taken to have had, when an experiment resumes or warm-starts with a
+    space that gained it (see :meth:`project`).
     """
 
     DOUBLE = DOUBLE
@@ -126,18 +147,59 @@ class Searchspace:
 
     def __init__(self, **kwargs: Any) -> None:
         self._params: dict[str, Parameter] = {}
+        self._defaults: dict[str, Any] = {}
         for name, value in kwargs.items():
             self.add(name, value)
 
-    def add(self, name: str, value: tuple[Any, ...]) -> None:
+    def add(self, name: str, value: tuple[Any, ...], default: Any = _NO_DEFAULT) -> None:
         """Add the hyperparameter ``name`` with ``value = (type, list)`` or ``(type, list, scale)``.
 
+        ``default``: the value earlier trials, run before this parameter existed, are taken to
+        have had when an experiment is resumed or warm-started with this space (see
+        :meth:`project`); it must be a feasible value. Without one, such trials are kept and shown
+        but do not feed the optimizer's model.
+
         Raises ValueError if the name is reserved (a Searchspace attribute or method, starts with an
-        underscore, is 'reporter', or was added already) or not a valid identifier, or if the value
-        is not a valid ``(type, list)`` tuple for its type.
+        underscore, is 'reporter', or was added already) or not a valid identifier, if the value
+        is not a valid ``(type, list)`` tuple for its type, or if ``default`` is outside it.
         """
         self._check_name(name)
-        self._params[name] = _parse(name, value)
+        param = _parse(name, value)
+        if default is not _NO_DEFAULT:
+            if not param.contains(default):
+                raise ValueError(
+                    f"Searchspace parameter {name!r}: default {default!r} is not in its region "
+                    f"{param.to_tuple()!r}; pass a feasible value"
+                )
+            self._defaults[name] = int(default) if param.type == INTEGER else default
+        self._params[name] = param
+
+    def defaults(self) -> dict[str, Any]:
+        """The defaults given to ``add``, by parameter name (a new dict)."""
+        return dict(self._defaults)
+
+    def project(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        """``params`` (a trial's, from an earlier run or another experiment) as a point of this space.
+
+        The rules of a changed search space: parameters this space no longer has are dropped; a
+        parameter it gained takes its ``default`` (see :meth:`add`); every value must be feasible
+        here (a narrowed range or a removed choice leaves the point outside). Returns the point,
+        ordered as this space, or None when it is outside (a value out of the region, or a
+        gained parameter without a default): such a trial is kept and shown, but does not feed
+        the optimizer.
+        """
+        point = {}
+        for name, param in self._params.items():
+            if name in params:
+                value = params[name]
+            elif name in self._defaults:
+                value = self._defaults[name]
+            else:
+                return None
+            if not param.contains(value):
+                return None
+            point[name] = int(value) if param.type == INTEGER else value
+        return point
 
     def get(self, name: str, default: Any = None) -> Any:
         """The feasible region (a list) of ``name`` if it exists, else ``default``."""
@@ -382,3 +444,10 @@ def _parse_choices(name: str, kind: str, region: list[Any]) -> tuple[Any, ...]:
         seen.add(key)
         values.append(x)
     return tuple(values)
+
+
+def _same_choice(value: Any, choice: Any) -> bool:
+    """``value == choice`` as JSON sees it: ``True`` is not ``1``, ``1`` is ``1.0``."""
+    if isinstance(value, bool) or isinstance(choice, bool):
+        return value is choice
+    return bool(value == choice) and (value is None) == (choice is None)

@@ -112,6 +112,20 @@ class Trial:
         return cls(**d)
 
 
+#: How the ``error`` of a trial ended STOPPED because its whole experiment ended (a stop of the
+#: experiment, an interrupt) begins; a trial stopped on its own (its stop button, early stopping)
+#: has no such error. A resumed experiment runs the first kind again (:func:`was_cut_short`).
+CUT_SHORT = "cut short: the experiment ended"
+
+
+def was_cut_short(trial: Trial) -> bool:
+    """Whether ``trial`` did not get to end by its own result or stop: LOST, STOPPED with the
+    experiment (:data:`CUT_SHORT`), or never ended (PENDING, RUNNING)."""
+    if trial.state is TrialState.STOPPED:
+        return (trial.error or "").startswith(CUT_SHORT)
+    return trial.state in (TrialState.LOST, TrialState.PENDING, TrialState.RUNNING)
+
+
 def transition(trial: Trial, new_state: TrialState, *, now: float | None = None) -> None:
     """Move ``trial`` to ``new_state``, stamping start/end times.
 

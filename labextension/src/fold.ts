@@ -22,6 +22,16 @@ export function applyBatch(
   if (batch.experiment_started) {
     exp.summary.name = batch.experiment_started.name;
     exp.summary.num_trials = batch.experiment_started.num_trials;
+    // a resumed experiment's earlier trials, whole (they no longer change): shown greyed
+    for (const wire of batch.experiment_started.earlier_trials ?? []) {
+      const trial = trialFor(exp, wire, limits);
+      trial.earlier = true;
+      trial.numLogs = wire.num_logs ?? trial.numLogs;
+      trial.series = new TrialSeries(limits.maxPointsPerTrial);
+      for (const point of wire.history ?? []) {
+        trial.series.push(point);
+      }
+    }
   }
   for (const wire of batch.started ?? []) {
     trialFor(exp, wire, limits);
@@ -87,7 +97,8 @@ export function newTrial(wire: IWireTrial, limits: ILimits): ITrial {
     series: new TrialSeries(limits.maxPointsPerTrial),
     logs: (wire.logs ?? []).slice(-limits.maxLogLines),
     numLogs: wire.num_logs ?? wire.logs?.length ?? 0,
-    logsLoaded: wire.logs !== undefined
+    logsLoaded: wire.logs !== undefined,
+    earlier: wire.earlier === true
   };
 }
 

@@ -21,6 +21,9 @@ import { DEFAULT_SETTINGS, IMaggySettings } from './tokens';
  * snapshot carries the `seq` of the last batch it includes. A batch at or below the known seq is
  * a duplicate (the page may hold two comms for one experiment) and is ignored; a gap means this
  * page missed batches, so the experiment is marked unsynced and a new snapshot is asked for.
+ * An experiment resumed under its id (`lagom(..., resume=id)`) stays one entry: its new run's
+ * snapshot replaces what was known, and a new run's `experiment_started` batch seen before
+ * that snapshot (its `seq` restarts at 1) is a gap, not a duplicate.
  */
 
 export type ConnectionStatus =
@@ -41,6 +44,8 @@ export interface ITrial extends Pick<
   /** Log lines held by the kernel; may exceed logs.length until `get_trial` answers. */
   numLogs: number;
   logsLoaded: boolean;
+  /** From a resumed experiment's earlier runs: shown greyed, never stoppable. */
+  earlier: boolean;
 }
 
 export interface IExperiment {
@@ -283,6 +288,11 @@ export class ExperimentsModel {
       return;
     }
     if (batch.seq <= exp.seq) {
+      if (batch.experiment_started && !exp.summary.live) {
+        // the experiment ended and starts again (resumed): its new run, not a repeat
+        exp.synced = false;
+        this._needs.emit({ kind: 'experiment', experimentId: id });
+      }
       return; // already applied (second comm for the same experiment)
     }
     applyBatch(exp, batch, this);

@@ -44,6 +44,8 @@ export interface IWireTrial {
   logs?: string[];
   /** In snapshots: how many log lines the kernel holds (fetch them with `get_trial`). */
   num_logs?: number;
+  /** True for a resumed experiment's trial from its earlier runs (shown greyed); else absent. */
+  earlier?: boolean;
 }
 
 export interface IExperimentSummary {
@@ -66,6 +68,8 @@ export interface IExperimentSummary {
   warning?: string | null;
   /** The first failed trial's error tail (maggy's frames removed), set with failure or warning. */
   first_error?: { trial_id: number; text: string } | null;
+  /** A resumed experiment's trials from its earlier runs (counted in `done`); absent from older kernels. */
+  earlier?: number;
 }
 
 export interface IHello extends IVersioned {
@@ -97,6 +101,8 @@ export interface IBatch extends IVersioned {
     name: string;
     num_trials: number;
     num_workers: number;
+    /** A resumed experiment's trials from its earlier runs, each with a thinned `history`. */
+    earlier_trials?: IWireTrial[];
   };
   started?: IWireTrial[];
   points?: Record<string, Point[]>;
@@ -220,7 +226,12 @@ const CHECKS: Record<string, (m: Record<string, unknown>) => boolean> = {
       (Array.isArray(m.finished) && m.finished.every(isTrial))) &&
     (m.points === undefined || isObject(m.points)) &&
     (m.logs === undefined || isObject(m.logs)) &&
-    (m.summary === undefined || isSummary(m.summary)),
+    (m.summary === undefined || isSummary(m.summary)) &&
+    (m.experiment_started === undefined ||
+      (isObject(m.experiment_started) &&
+        (m.experiment_started.earlier_trials === undefined ||
+          (Array.isArray(m.experiment_started.earlier_trials) &&
+            m.experiment_started.earlier_trials.every(isTrial))))),
   trial: m => typeof m.experiment_id === 'string' && isTrial(m.trial),
   ack: m => typeof m.ok === 'boolean',
   error: m => typeof m.reason === 'string'

@@ -16,6 +16,12 @@ bounded: each is a :class:`~maggy_jupyter.live_view.series.Series` of at most
 latest point kept, so a snapshot of a long curve is a downsampled one (the chart draws no more
 anyway); the whole curve is in the experiment store.
 
+A resumed experiment's earlier trials (``ExperimentStarted.earlier_trials``) go into the mirror
+marked ``earlier`` (so snapshots and ``trial`` replies carry them like any trial) and travel once,
+in the ``experiment_started`` part, each with its history thinned to at most
+:data:`EARLIER_POINTS_PER_TRIAL` points and all of them together to at most
+:data:`EARLIER_POINTS_BUDGET`: they no longer move, and the panel draws them faded.
+
 The summary every message carries (counts, best, failure, warning, first error) is the engine's
 :class:`~maggy.core.summary.ExperimentSummary`, folded from the same events, so the panel shows
 what the other views show and computes none of it.
@@ -36,6 +42,12 @@ from maggy_jupyter.live_view.series import Series
 
 #: Most points of one trial's history the mirror keeps (and a snapshot sends).
 HISTORY_LIMIT = 4096
+
+#: Most points of one earlier trial's history, and of all of them, that ``experiment_started``
+#: carries (16-25 bytes each as JSON: about 1 MB at most; a snapshot later carries up to
+#: :data:`HISTORY_LIMIT` each, as for every trial).
+EARLIER_POINTS_PER_TRIAL = 512
+EARLIER_POINTS_BUDGET = 50_000
 
 
 class ExperimentStream:
@@ -77,6 +89,8 @@ class ExperimentStream:
                 "num_trials": event.num_trials,
                 "num_workers": event.num_workers,
             }
+            if event.earlier_trials:
+                batch.experiment_started["earlier_trials"] = self._add_earlier(event.earlier_trials)
         elif isinstance(event, (ev.TrialStarted, ev.TrialFinished)):
             fields = wire.trial_fields(event.trial)
             mirrored = self._trial(event.trial.trial_id)
@@ -84,11 +98,7 @@ class ExperimentStream:
             (batch.started if isinstance(event, ev.TrialStarted) else batch.finished).append(fields)
         elif isinstance(event, ev.MetricPoints):
             self._trial(event.trial_id)
-            try:
-                self._series[event.trial_id].extend(event.points)
-            except (TypeError, ValueError):  # a null value: NaN in the array, null again on the wire
-                points = wire.json_safe(event.points)
-                self._series[event.trial_id].extend([[_num(s), _num(v)] for s, v in points])
+            _extend(self._series[event.trial_id], event.points)
             # Made JSON-safe once, when the batch becomes a message (take).
             batch.points.setdefault(event.trial_id, []).extend(event.points)
         elif isinstance(event, ev.TrialLog):
@@ -98,6 +108,22 @@ class ExperimentStream:
         elif isinstance(event, ev.ExperimentFinished):
             self.result = wire.json_safe(event.result)
             batch.experiment_finished = {"status": event.status, "result": self.result}
+
+    def _add_earlier(self, trials: tuple[Any, ...]) -> list[dict[str, Any]]:
+        """Mirror a resumed experiment's earlier trials; their part of ``experiment_started``."""
+        per_trial = max(3, min(EARLIER_POINTS_PER_TRIAL, EARLIER_POINTS_BUDGET // len(trials)))
+        out = []
+        for trial in trials:
+            fields = {**wire.trial_fields(trial), "earlier": True}
+            mirrored = self._trial(trial.trial_id)
+            mirrored.update(fields)
+            mirrored["logs"] = [str(line) for line in trial.logs]
+            series = self._series[trial.trial_id] = Series(limit=HISTORY_LIMIT)
+            _extend(series, trial.history)
+            sent = Series(limit=per_trial + 1)  # keeps at most limit - 1 points
+            _extend(sent, trial.history)
+            out.append({**fields, "history": sent.points(), "num_logs": len(mirrored["logs"])})
+        return out
 
     # ---- read by the flusher -----------------------------------------------------------------
 
@@ -214,6 +240,13 @@ class _Batch:
         return wire.message("batch", **fields)
 
 
+def _extend(series: Series, points: Any) -> None:
+    try:
+        series.extend(points)
+    except (TypeError, ValueError):  # a null value: NaN in the array, null again on the wire
+        series.extend([[_num(s), _num(v)] for s, v in wire.json_safe(points)])
+
+
 def _num(value: Any) -> float:
     """A point's coordinate for the mirror's float array: NaN for what json_safe made null."""
     return float(value) if isinstance(value, (int, float)) else float("nan")
@@ -241,6 +274,7 @@ def summary_fields(
             "live": progress.live,
             "done": progress.done,
             "running": progress.running,
+            "earlier": len(progress.earlier),
             "best": None if best is None else {"trial_id": best.trial_id, "metric": best.metric},
             "failure": progress.failure,
             "warning": progress.warning,

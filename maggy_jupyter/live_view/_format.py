@@ -24,6 +24,8 @@ STATE_COLORS: dict[TrialState, str] = {
 }
 #: The best trial's line, drawn above the others.
 BEST_COLOR = "#e6ac00"
+#: A resumed experiment's trials from its earlier runs: grey, whatever their state.
+EARLIER_COLOR = "#a0a0a0"
 
 #: Keys of ``Trial.info`` that name the GPUs a trial ran on, in order of preference.
 GPU_KEYS = ("gpus", "gpu", "CUDA_VISIBLE_DEVICES", "cuda_visible_devices")

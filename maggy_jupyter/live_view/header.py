@@ -18,7 +18,8 @@ _BAR_STYLE = {
 
 
 def progress_html(s: Summary) -> str:
-    """``12/40 done · 4 running · 3 early-stopped · 1 error · elapsed 2m 10s · ETA 5m 02s``."""
+    """``12/40 done · 4 running · 3 early-stopped · 1 error · elapsed 2m 10s · ETA 5m 02s``;
+    a resumed experiment's adds ``resumed: 8 earlier`` (its earlier trials, counted in ``done``)."""
     parts = [f"<b>{s.done}/{s.total}</b> done", f"{s.running} running"]
     for count, label in (
         (s.early_stopped, "early-stopped"),
@@ -28,6 +29,8 @@ def progress_html(s: Summary) -> str:
     ):
         if count:
             parts.append(f"{count} {label}")
+    if s.earlier:
+        parts.append(f"resumed: {s.earlier} earlier")
     parts.append(f"elapsed {fmt.duration(s.elapsed)}")
     if s.eta is not None:
         parts.append(f"ETA {fmt.duration(s.eta)}")

@@ -32,6 +32,7 @@ class TrialRecord:
     dropped_logs: int = 0  # oldest lines discarded to bound memory (see ExperimentState.max_log_lines)
     series: Series = field(default_factory=Series)
     stop_requested: bool = False
+    earlier: bool = False  # from a resumed experiment's earlier run (ExperimentStarted.earlier_trials)
 
     def live_metric(self) -> float | None:
         """The final metric once there is one, else the last broadcast value."""
@@ -73,6 +74,8 @@ class Summary:
     # "trial N:" and the first failed trial's last traceback lines (maggy's frames left out),
     # with ``failure`` or ``warning``.
     first_error: str | None = None
+    # A resumed experiment's trials from its earlier runs (counted in ``done`` and ``total``).
+    earlier: int = 0
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class Row:
     worker: str | None
     info: dict[str, Any]
     retry_of: int | None
+    earlier: bool = False  # from the experiment's earlier run: shown greyed
 
 
 @dataclass

@@ -82,6 +82,10 @@ class ExperimentState:
         elif self.progress.apply(event, now):
             if isinstance(event, (ev.TrialStarted, ev.TrialFinished)):
                 self._upsert(event.trial)
+            elif isinstance(event, ev.ExperimentStarted):
+                for trial in event.earlier_trials:  # a resumed experiment's: shown greyed
+                    self._upsert(trial)
+                    self.trials[trial.trial_id].earlier = True
             self._changes.structure = True
 
     def request_stop_trial(self, trial_id: int) -> None:
@@ -172,7 +176,13 @@ class ExperimentState:
             failure=p.failure,
             warning=p.warning,
             first_error=None if first is None else f"trial {first.trial_id}:\n{first.text}",
+            earlier=len(p.earlier),
         )
+
+    @property
+    def earlier_ids(self) -> frozenset[int]:
+        """Ids of a resumed experiment's trials from its earlier runs (shown greyed)."""
+        return self.progress.earlier
 
     def running_ids(self) -> list[tuple[int, bool]]:
         """``(trial_id, stop_requested)`` of every RUNNING trial, by id."""
@@ -212,6 +222,7 @@ class ExperimentState:
                 r.worker,
                 dict(r.info),
                 r.retry_of,
+                r.earlier,
             )
             for r in sorted(self.trials.values(), key=lambda r: r.trial_id)
         ]

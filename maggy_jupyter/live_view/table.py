@@ -69,7 +69,8 @@ def sort_rows(rows: Sequence[Row], key: str, descending: bool = False) -> list[R
 
 
 def render_rows(rows: Sequence[Row], param_names: Sequence[str], best_id: int | None) -> str:
-    """An HTML table of ``rows`` (already sorted and paged); the best trial's row is bold."""
+    """An HTML table of ``rows`` (already sorted and paged); the best trial's row is bold, a
+    resumed experiment's earlier trials' rows greyed and marked "earlier run"."""
     head = ["trial", *param_names, "state", "metric", "duration", "worker"]
     out = [
         '<table style="border-collapse:collapse;font-size:0.9em;width:100%">',
@@ -83,6 +84,8 @@ def render_rows(rows: Sequence[Row], param_names: Sequence[str], best_id: int | 
         if gpu is not None:
             worker += f" · GPU {fmt.esc(gpu)}"
         label = str(row.trial_id) + (f" ↻{row.retry_of}" if row.retry_of is not None else "")
+        if row.earlier:
+            label += ' <small title="from an earlier run of this experiment">earlier run</small>'
         cells = [
             label,
             *(_param(row.params.get(name)) for name in param_names),
@@ -92,6 +95,8 @@ def render_rows(rows: Sequence[Row], param_names: Sequence[str], best_id: int | 
             worker,
         ]
         style = "font-weight:700;" if row.trial_id == best_id else ""
+        if row.earlier:  # a resumed experiment's trial from before: greyed
+            style += "opacity:0.55;"
         out.append(
             f'<tr style="{style}border-top:1px solid #ddd">'
             + "".join(f'<td style="padding:2px 8px">{c}</td>' for c in cells)

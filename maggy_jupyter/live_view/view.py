@@ -195,6 +195,7 @@ class LiveView:
             self._deferred = set() if self._throttle.closed else set(new[NEW_LINES_PER_REDRAW:])
             lines = {tid: state.line(tid, self.max_points) for tid in wanted - self._deferred}
             running = state.running_ids()
+            earlier = state.earlier_ids
             table_due = (
                 self._force_table
                 or changes.structure
@@ -209,7 +210,7 @@ class LiveView:
             log_text = state.log_text(selected, self.log_lines) if log_due and selected is not None else None
             self._force_table = self._force_log = False
         self.header.update(summary)
-        self.chart.update(lines, summary.best_id)
+        self.chart.update(lines, summary.best_id, earlier)
         self.controls.update(running, summary, tick)
         if rows is not None:
             self.table.update(rows, names, summary.best_id)

@@ -31,6 +31,9 @@ SPEC = [
 ]
 # The README's keyword-only extras, with their defaults.
 EXTRAS = [
+    ("resume", None),
+    ("warm_start", ()),
+    ("initial_configs", ()),
     ("num_workers", None),
     ("trial_timeout", None),
     ("max_retries", 1),

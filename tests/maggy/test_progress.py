@@ -69,3 +69,19 @@ def test_a_retried_lost_trial_adds_one_to_the_bars_total():
     bar(ev.TrialFinished("e", lost))
     bar(ev.TrialStarted("e", Trial(1, {}, state=TrialState.RUNNING, retry_of=0)))
     assert bar._bar.total == 3 and bar._bar.n == 1
+
+
+def test_a_resumed_experiment_counts_its_earlier_trials_and_says_so_once():
+    out = io.StringIO()
+    bar = ConsoleProgress("max", 3, file=out)
+    earlier = tuple(Trial(i, {"x": i}, state=TrialState.FINISHED, metric=float(i)) for i in range(2))
+    started = ev.ExperimentStarted("e", "demo", 3, 1, ("h", 1), earlier_trials=earlier)
+    bar(started)
+    assert bar._bar.total == 3 and bar._bar.n == 2
+    new = Trial(2, {"x": 2}, state=TrialState.RUNNING)
+    bar(ev.TrialStarted("e", new))
+    bar(ev.TrialFinished("e", Trial(2, {"x": 2}, state=TrialState.FINISHED, metric=0.5)))
+    bar(ev.ExperimentFinished("e", "FINISHED", {}))
+    text = out.getvalue()
+    assert text.count("resumed: 2 earlier trials") == 1
+    assert bar._bar.n == 3 and "best=1" in text.splitlines()[-1].split("\r")[-1]

@@ -565,3 +565,76 @@ def test_a_batch_that_starts_or_ends_something_carries_the_summary_after_it(tmp_
     last = h.own.of_type("batch")[-1]
     assert last["summary"]["status"] == "FINISHED" and last["summary"]["live"] is False
     assert last["summary"]["end"] is not None
+
+
+# ---- a resumed experiment --------------------------------------------------------------------
+
+
+def _earlier_trials(n: int, points: int = 3) -> tuple[Trial, ...]:
+    return tuple(
+        Trial(
+            trial_id=i,
+            params={"lr": i / 10},
+            state=TrialState.LOST if i == n - 1 else TrialState.FINISHED,
+            metric=None if i == n - 1 else float(i),
+            history=[[s, s / points] for s in range(points)],
+            logs=[f"line {i}"],
+            start=1.0,
+            end=2.0,
+        )
+        for i in range(n)
+    )
+
+
+def test_a_resumed_experiments_earlier_trials_travel_in_experiment_started_and_count(tmp_path):
+    h = Harness(tmp_path)
+    earlier = _earlier_trials(3)
+    h.publish(ev.ExperimentStarted(EXP, "unit", 4, 2, ("127.0.0.1", 1), earlier_trials=earlier))
+    h.start_trial(3)  # this run's trials get higher ids
+    h.bridge.flush_due()
+    (batch,) = h.own.of_type("batch")
+    started = batch["experiment_started"]
+    assert [t["trial_id"] for t in started["earlier_trials"]] == [0, 1, 2]
+    first = started["earlier_trials"][0]
+    assert first["earlier"] is True and first["state"] == "FINISHED" and first["metric"] == 0.0
+    assert first["history"] == [[0, 0.0], [1, 1 / 3], [2, 2 / 3]] and first["num_logs"] == 1
+    assert "logs" not in first  # logs come with get_trial, as for every trial
+    assert "earlier" not in batch["started"][0]  # this run's trials are not earlier ones
+    summary = batch["summary"]
+    assert summary["earlier"] == 3 and summary["done"] == 3 and summary["running"] == 1
+    assert summary["best"] == {"trial_id": 1, "metric": 1.0}
+    # A frontend that subscribes late gets them in its snapshot, marked, with their logs on request.
+    fe = h.frontend_comm()
+    snap = fe.deliver({"v": 1, "type": "subscribe", "experiment_id": EXP})
+    marked = {t["trial_id"]: t.get("earlier", False) for t in snap["trials"]}
+    assert marked == {0: True, 1: True, 2: True, 3: False}
+    assert snap["trials"][2]["history"] == [[0, 0.0], [1, 1 / 3], [2, 2 / 3]]
+    assert snap["experiment"]["earlier"] == 3
+    reply = fe.deliver({"v": 1, "type": "get_trial", "experiment_id": EXP, "trial_id": 1})
+    assert reply["trial"]["logs"] == ["line 1"] and reply["trial"]["earlier"] is True
+
+
+def test_a_new_experiments_messages_stay_as_they_were(tmp_path):
+    h = Harness(tmp_path)
+    h.publish(ev.ExperimentStarted(EXP, "unit", 4, 2, ("127.0.0.1", 1)))
+    h.bridge.flush_due()
+    (batch,) = h.own.of_type("batch")
+    assert batch["experiment_started"] == {"name": "unit", "num_trials": 4, "num_workers": 2}
+    assert batch["summary"]["earlier"] == 0
+
+
+def test_many_long_earlier_trials_make_a_bounded_experiment_started(tmp_path):
+    from maggy_jupyter.comm_bridge.stream import EARLIER_POINTS_BUDGET, EARLIER_POINTS_PER_TRIAL
+
+    h = Harness(tmp_path)
+    earlier = _earlier_trials(400, points=2048)  # what the engine sends at most per trial
+    h.publish(ev.ExperimentStarted(EXP, "unit", 400, 2, ("127.0.0.1", 1), earlier_trials=earlier))
+    h.bridge.flush_due()
+    (batch,) = h.own.of_type("batch")
+    sent = batch["experiment_started"]["earlier_trials"]
+    assert len(sent) == 400
+    sizes = [len(t["history"]) for t in sent]
+    assert max(sizes) <= EARLIER_POINTS_PER_TRIAL and sum(sizes) <= EARLIER_POINTS_BUDGET
+    for t in sent:  # thinned evenly: the first and the last point kept
+        assert t["history"][0] == [0, 0.0] and t["history"][-1] == [2047, 2047 / 2048]
+    assert len(json.dumps(batch)) < 2_000_000

@@ -72,6 +72,11 @@ class DispatchQueue:
         self._retries.append(rerun)
         return rerun
 
+    def add_retry(self, rerun: Trial) -> None:
+        """Queue ``rerun`` (PENDING, ``retry_of`` set) as is: a resumed experiment's re-run of an
+        earlier trial, which gets its run whatever retries that trial had used."""
+        self._retries.append(rerun)
+
     def drain_retries(self) -> list[Trial]:
         """Every waiting retry, oldest first; the queue is empty afterwards (the experiment stops)."""
         drained = list(self._retries)

@@ -21,6 +21,7 @@ publishes them outside the lock, so slow listeners never delay a worker.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import math
@@ -28,9 +29,9 @@ import numbers
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maggy.core import events as ev
 from maggy.core.dispatch_queue import AHEAD_MAX_SECONDS as AHEAD_MAX_SECONDS  # re-exported
@@ -47,7 +48,10 @@ from maggy.optimizer.base import (
     wire_problem,
 )
 from maggy.rpc import messages
-from maggy.trial import Trial, TrialState, extend_bounded, extend_log_tail, transition
+from maggy.trial import CUT_SHORT, Trial, TrialState, extend_bounded, extend_log_tail, transition
+
+if TYPE_CHECKING:
+    from maggy.core.continuation import Earlier
 
 log = logging.getLogger("maggy")
 
@@ -110,8 +114,17 @@ class DriverCore:
     """Trial bookkeeping and scheduling for one experiment (see module docstring)."""
 
     def __init__(
-        self, config: DriverConfig, optimizer: AbstractOptimizer, clock: Callable[[], float] = time.time
+        self,
+        config: DriverConfig,
+        optimizer: AbstractOptimizer,
+        clock: Callable[[], float] = time.time,
+        earlier: Earlier | None = None,
+        initial_configs: Sequence[dict[str, Any]] = (),
     ) -> None:
+        """``earlier``: a resumed experiment's earlier trials (kept, counted towards the optimizer's
+        ``planned_trials()``) and the re-runs to start with (:mod:`maggy.core.continuation`).
+        ``initial_configs``: params to run, in order, before the optimizer's first suggestion
+        (checked against the search space by lagom); each counts as one of the planned trials."""
         self.config = config
         self.optimizer = optimizer
         self.clock = clock
@@ -128,10 +141,19 @@ class DriverCore:
         self._registered: set[tuple[str, int]] = set()
         self._left: set[tuple[str, int]] = set()  # worker starts answered DONE that closed after it
         self._stop_reasons: dict[int, TrialState] = {}
+        self._with_experiment: set[int] = set()  # trials asked to stop because the experiment stops
         #: Points in MetricPoints events not yet delivered by the dispatcher (see wait_for_room).
         self._queued_points = 0
         self._suggested = 0
-        self._exhausted = self.planned <= 0
+        self._initial = collections.deque(dict(c) for c in initial_configs)
+        if earlier is not None:
+            self.trials.update((t.trial_id, t.copy()) for t in earlier.trials)
+            for rerun in earlier.reruns:
+                self.trials[rerun.trial_id] = rerun.copy()
+                self._queue.add_retry(self.trials[rerun.trial_id])
+            self._ids = itertools.count(earlier.next_id)
+            self._suggested = earlier.counted
+        self._exhausted = self._suggested >= self.planned
         self._stopping = False
         self._last_es_check: float | None = None
         #: When the user asked to stop the whole experiment (None: not asked).
@@ -216,6 +238,7 @@ class DriverCore:
             for trial in self.trials.values():
                 if trial.state is TrialState.RUNNING:
                     self._stop_reasons[trial.trial_id] = TrialState.STOPPED
+                    self._with_experiment.add(trial.trial_id)
             self._end_unstarted()
             self._cond.notify_all()
             self._check_done()
@@ -228,7 +251,7 @@ class DriverCore:
             for trial in list(self.trials.values()):
                 if trial.state is TrialState.RUNNING:
                     trial.metric = trial.last_value()
-                    trial.error = reason
+                    trial.error = f"{CUT_SHORT} ({reason})"
                     self._finish(trial, TrialState.STOPPED)
             for worker in self._workers.values():
                 worker.trial_id = None
@@ -470,6 +493,7 @@ class DriverCore:
         anyway before it hears of the stop, and is told to stop it at its first heartbeat.
         """
         for retry in self._queue.drain_retries():
+            retry.error = f"{CUT_SHORT} before this retry started"
             self._finish(retry, TrialState.STOPPED)
         self._queue.drop_queued(self.trials)
 
@@ -501,7 +525,7 @@ class DriverCore:
             if self._suggested >= self.planned:
                 self._exhausted = True
                 break
-            suggestion = self.optimizer.suggest()
+            suggestion = self._initial.popleft() if self._initial else self.optimizer.suggest()
             if suggestion is WAIT:
                 return None
             if suggestion is FINISHED:
@@ -598,7 +622,8 @@ class DriverCore:
             return TrialState.ERROR, trial.last_value(), msg["error"] or "the trial raised"
         if status in ("early_stopped", "stopped"):
             state = self._stop_reasons.get(trial.trial_id, TrialState.EARLY_STOPPED)
-            return state, _as_metric(metric) if _as_metric(metric) is not None else trial.last_value(), None
+            note = f"{CUT_SHORT} (stopped by the user)" if trial.trial_id in self._with_experiment else None
+            return state, _as_metric(metric) if _as_metric(metric) is not None else trial.last_value(), note
         value = _as_metric(metric)
         if value is None:
             return TrialState.ERROR, None, f"the trial returned {metric!r}; return a finite number"

@@ -36,6 +36,9 @@ class ExperimentStarted(Event):
     num_workers: int
     driver_address: tuple[str, int]
     config: dict[str, Any] = field(default_factory=dict)
+    #: A resumed experiment's trials from its earlier runs (terminal, history thinned), which count
+    #: towards ``num_trials``; views show them greyed beside this run's. Empty for a new experiment.
+    earlier_trials: tuple[Trial, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,12 @@ class ExperimentRun:
         progress: bool | None,
         listeners: Iterable[Callable[[ev.Event], None]],
         on_close: Callable[[], None],
+        resuming: bool = False,
     ) -> None:
+        """``resuming``: ``record`` is a stored experiment to continue (``lagom(resume=...)``): it is
+        set RUNNING again instead of registered, and ``core`` holds its earlier trials."""
         self.packed_fn = packed_fn
+        self.resuming = resuming
         self.core = core
         self.record = record
         self.store = store
@@ -162,9 +166,13 @@ class ExperimentRun:
             self.bus.subscribe(ConsoleProgress(self.record.direction, self.record.num_trials))
         for listener in self._listeners:
             self.bus.subscribe(listener)
+        earlier = tuple(t for t in self.core.snapshot_trials() if t.state.is_terminal)
         try:
-            self.store.create_experiment(self.record)
-        except ValueError:  # a repeated id: the store's own message says it
+            if self.resuming:
+                self.store.resume_experiment(self.record)
+            else:
+                self.store.create_experiment(self.record)
+        except ValueError:  # a repeated id, a resume already running: the store's own message says it
             raise
         except Exception as exc:  # a full disk, a read-only file: say so before any worker starts
             raise StoreError(
@@ -191,6 +199,7 @@ class ExperimentRun:
                 num_workers,
                 self._driver.address,
                 dict(self.record.config),
+                earlier_trials=earlier,
             )
         )
         supervision = Supervision(
@@ -226,8 +235,10 @@ class ExperimentRun:
 
     def _ensure_registered(self) -> None:
         """Register the experiment if ``_start`` ended before it did (a Ctrl-C as lagom began), so
-        that the result's experiment id is in the store with its final status."""
-        if self._registered:
+        that the result's experiment id is in the store with its final status. A resume that
+        did not get to set its experiment RUNNING leaves it as it was (another kernel may have
+        resumed it in the meantime)."""
+        if self._registered or self.resuming:
             return
         try:
             self.store.get_experiment(self.record.experiment_id)

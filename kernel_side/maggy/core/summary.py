@@ -7,6 +7,13 @@ best trial (by :func:`maggy.core.result.best_trial`), why the experiment failed 
 while it runs (by :mod:`maggy.core.failure`), the first error, elapsed time and an ETA. A view
 renders these; it does not decide them again.
 
+A resumed experiment (``lagom(..., resume=ID)``) starts with its earlier runs' trials in
+``ExperimentStarted.earlier_trials``: they are folded in like any trial (progress counts them,
+the best may be one of them) and their ids are kept in :attr:`ExperimentSummary.earlier`, so
+views can show them apart (greyed). ``num_trials`` counts them as it counts any trial: every
+trial the optimizer suggested, earlier or now, while each retry (of a LOST trial, or a re-run of
+an earlier trial cut short) is one more to run.
+
 Thread-safety: none of its own; the owner serialises calls (each view calls it under its lock,
 or from the dispatcher thread only). Pure apart from the clock: methods that need the time take
 ``now`` (``time.time()``, the clock the engine stamps trials with), so tests use a fake one.
@@ -68,6 +75,8 @@ class ExperimentSummary:
         self.finished_at: float | None = None
         self.result: dict[str, Any] | None = None
         self.trials: dict[int, Trial] = {}
+        #: Ids of a resumed experiment's trials from its earlier runs (empty for a new one).
+        self.earlier: frozenset[int] = frozenset()
         self._retries: set[int] = set()
         # Figures derived from the trials, computed once per change: views read them up to ten
         # times a second, and trials start or end far less often.
@@ -100,6 +109,8 @@ class ExperimentSummary:
             self.num_workers = event.num_workers
             self.status = RUNNING
             self.started_at = now
+            if event.earlier_trials:
+                self._take_earlier(event.earlier_trials)
         elif isinstance(event, ev.ExperimentFinished):
             self._derived.clear()
             self.status = event.status
@@ -108,6 +119,12 @@ class ExperimentSummary:
         else:
             return False
         return True
+
+    def _take_earlier(self, trials: Iterable[Trial]) -> None:
+        trials = list(trials)
+        self.earlier = frozenset(t.trial_id for t in trials)
+        for trial in trials:
+            self.upsert(trial)
 
     def upsert(self, trial: Trial) -> None:
         """Record ``trial``'s latest snapshot (kept without its history and logs)."""
@@ -132,7 +149,8 @@ class ExperimentSummary:
 
     @property
     def total(self) -> int:
-        """Trials to run: those planned plus one per retry of a LOST trial (as ``num_trials`` counts)."""
+        """Trials to run: those planned plus one per retry (as ``num_trials`` counts; earlier runs'
+        retries and a resume's re-runs of earlier trials included)."""
         return max(self.planned + len(self._retries), len(self.trials))
 
     def counts(self) -> dict[TrialState, int]:
@@ -205,8 +223,10 @@ class ExperimentSummary:
     def eta_after(self, elapsed: float) -> float | None:
         """:meth:`eta` for a view that measures ``elapsed`` itself (e.g. on a monotonic clock)."""
         # Throughput so far times what is left: with asynchronous workers trials end at a steady
-        # rate, so this needs neither the worker count nor per-trial durations.
+        # rate, so this needs neither the worker count nor per-trial durations. A resumed
+        # experiment's earlier trials (all ended) took no time in this run: not in the rate.
         done = self.done
-        if not self.live or done == 0:
+        done_here = done - len(self.earlier)
+        if not self.live or done_here <= 0:
             return None
-        return elapsed / done * max(0, self.total - done)
+        return elapsed / done_here * max(0, self.total - done)

@@ -12,7 +12,7 @@ import functools
 import inspect
 import math
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from maggy.optimizer.base import BUDGET_ARG, AbstractOptimizer
@@ -188,3 +188,73 @@ def check_signature(map_fun: Callable[..., Any], provided: set[str]) -> None:
                 f"the searchspace has parameter(s) {extra} that {fn_name}() does not take: "
                 f"add them to its signature (or **kwargs) or remove them from the searchspace"
             )
+
+
+def check_experiment_ref(name: str, value: Any) -> str | None:
+    """An experiment id or unique prefix (``resume``); None: none. Surrounding blanks dropped."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(
+            f"{name} must be an experiment id or a unique prefix of one (see `maggy experiments list`), "
+            f"got {value!r}"
+        )
+    return value.strip()
+
+
+def check_experiment_refs(name: str, value: Any) -> tuple[str, ...]:
+    """Experiment ids (``warm_start``): a list of str, or one str of ids separated by commas or
+    blanks (as a command line gives them); kept as a tuple. None counts as none."""
+    if value is None:
+        return ()
+    items = value.replace(",", " ").split() if isinstance(value, str) else value
+    if isinstance(items, (bytes, dict)) or not isinstance(items, Iterable):
+        raise TypeError(f"{name} must be a list of experiment ids, e.g. {name}=['20261205-101500-3fa2c1']")
+    refs = tuple(items)
+    for i, ref in enumerate(refs):
+        if not isinstance(ref, str) or not ref.strip():
+            raise ValueError(f"{name}[{i}] must be an experiment id (a non-empty str), got {ref!r}")
+    return tuple(ref.strip() for ref in refs)
+
+
+def check_initial_configs(name: str, value: Any) -> tuple[dict[str, Any], ...]:
+    """A list of params dicts (``initial_configs``), copied into a tuple; None counts as none.
+    Their names and values are checked against the search space when lagom prepares the run."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise TypeError(
+            f"{name} must be a list of dicts of hyperparameter values, e.g. {name}=[{{'lr': 0.01}}], "
+            f"got {type(value).__name__}"
+        )
+    configs = tuple(value)
+    for i, config in enumerate(configs):
+        if not isinstance(config, Mapping):
+            raise TypeError(
+                f"{name}[{i}] must be a dict of hyperparameter values, got {type(config).__name__}"
+            )
+    return tuple(dict(config) for config in configs)
+
+
+def check_initial_configs_fit(configs: Sequence[Mapping[str, Any]], space: Searchspace) -> None:
+    """Each of ``configs`` has every parameter of ``space``, no other, each
+    feasible; raises ValueError naming the first that does not."""
+    for i, config in enumerate(configs):
+        missing = [n for n in space.names() if n not in config]
+        extra = [n for n in config if n not in space]
+        if missing or extra:
+            what = "; ".join(
+                part
+                for part in (
+                    f"lacks {', '.join(map(repr, missing))}" if missing else "",
+                    f"has {', '.join(map(repr, extra))}, not in the searchspace" if extra else "",
+                )
+                if part
+            )
+            raise ValueError(f"initial_configs[{i}] {what}; give a value for each searchspace parameter")
+        for param in space.parameters():
+            if not param.contains(config[param.name]):
+                raise ValueError(
+                    f"initial_configs[{i}]: {param.name}={config[param.name]!r} is outside its region "
+                    f"{param.to_tuple()!r}"
+                )

@@ -8,6 +8,7 @@ workers get different points) and the configurations already suggested (no repea
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from typing import Any
 
 from maggy._rng import SeedLike, as_generator
@@ -52,6 +53,11 @@ class ModelBasedOptimizer(AbstractOptimizer):
         super().on_trial_finished(trial)
         self._history.add(trial)
         self._pending.pop(trial.params)
+
+    def warm_start(self, trials: Sequence[Trial]) -> None:
+        """Earlier results feed the model (see base), and their configurations are not repeated."""
+        super().warm_start(trials)
+        self._seen.update(config_key(trial.params) for trial in trials)
 
     @abc.abstractmethod
     def _from_model(self) -> dict[str, Any]:

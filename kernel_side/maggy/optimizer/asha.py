@@ -43,7 +43,7 @@ from __future__ import annotations
 import logging
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from maggy._rng import SeedLike, as_generator
@@ -54,6 +54,7 @@ from maggy.optimizer._bracket import (
     full_bracket_runs,
     rung_budgets,
 )
+from maggy.optimizer._encoding import config_key
 from maggy.optimizer._history import Pending
 from maggy.optimizer.base import BUDGET_ARG, FINISHED, WAIT, AbstractOptimizer, Decision, Suggestion
 from maggy.optimizer.randomsearch import RandomSearch
@@ -151,10 +152,41 @@ class Asha(AbstractOptimizer):
             logger.debug("maggy: %s ignores trial %d, which it did not suggest", self.name, trial.trial_id)
             return
         index, rung = tag
-        loss = None
+        self.brackets[index].record(trial.params, rung, self._loss(trial))
+
+    def warm_start(self, trials: Sequence[Trial]) -> None:
+        """Rebuild the rungs from earlier trials' budgets (see base).
+
+        Each configuration joins the bracket that starts at the lowest budget it ran with, and
+        each of its results is recorded at its budget's rung; a result above the bracket's bottom
+        rung marks the configuration promoted from the rung below, so it is not promoted twice.
+        Trials whose budget is not a rung of this schedule (changed budgets or num_trials) are
+        not used. Configurations already run are not drawn again.
+        """
+        self.trials.extend(trials)
+        runs: dict[str, list[Trial]] = {}
+        for trial in trials:
+            if trial.budget is not None and trial.budget in self.budgets:
+                runs.setdefault(config_key(trial.params), []).append(trial)
+        for key, config_runs in runs.items():
+            config_runs.sort(key=lambda t: t.budget or 0)
+            lowest = config_runs[0].budget
+            bracket = next((b for b in self.brackets if b.budgets[0] == lowest), None)
+            if bracket is None:
+                continue
+            bracket.started += 1
+            for trial in config_runs:
+                rung = bracket.budgets.index(trial.budget)
+                if rung > 0:
+                    bracket.promoted[rung - 1].add(key)
+                bracket.record(trial.params, rung, self._loss(trial))
+            self._sampler.warm_start(config_runs[:1])
+
+    def _loss(self, trial: Trial) -> float | None:
+        """The trial's loss for the rungs (lower is better), None when it has no usable result."""
         if trial.state is TrialState.FINISHED and trial.metric is not None and math.isfinite(trial.metric):
-            loss = -trial.metric if self.direction == "max" else trial.metric
-        self.brackets[index].record(trial.params, rung, loss)
+            return -trial.metric if self.direction == "max" else trial.metric
+        return None
 
     # -- what Hyperband overrides ---------------------------------------------------------------
 

@@ -25,7 +25,7 @@ import enum
 import json
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -191,6 +191,21 @@ class AbstractOptimizer(abc.ABC):
     def on_trial_finished(self, trial: Trial) -> None:
         """Called with each finished trial; the default records it in ``self.trials``."""
         self.trials.append(trial)
+
+    def warm_start(self, trials: Sequence[Trial]) -> None:
+        """Learn from earlier trials, once, after ``setup`` and before the first ``suggest``.
+
+        ``trials``: terminal trials that ran before this run (a resumed experiment's own earlier
+        trials, and those of the experiments named in ``lagom(warm_start=...)``), in the order they
+        ran, with their params projected onto this search space
+        (:meth:`maggy.searchspace.Searchspace.project`; trials outside it are not passed) and their
+        ``budget`` as granted then. They were not suggested by this object. The default hands each
+        to ``on_trial_finished``, which is right for an optimizer that learns from results alone;
+        one that keeps its own bookkeeping of what it handed out (no repeats, grid points,
+        rungs) overrides this to rebuild it. ``planned_trials()`` is read after this call.
+        """
+        for trial in trials:
+            self.on_trial_finished(trial)
 
     def planned_trials(self) -> int:
         """How many trials this optimizer will run; defaults to the ``num_trials`` asked for."""

@@ -6,12 +6,16 @@ import itertools
 import logging
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from maggy.optimizer._encoding import config_key
 from maggy.optimizer.base import FINISHED, AbstractOptimizer, Decision
 from maggy.searchspace import DOUBLE, INTEGER, Parameter
+
+if TYPE_CHECKING:
+    from maggy.trial import Trial
 
 logger = logging.getLogger("maggy")
 
@@ -65,15 +69,33 @@ class GridSearch(AbstractOptimizer):
             dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes)
         ]
         self._next = 0
+        self._done: set[int] = set()  # grid points run before a resume or warm start
+        self._off_grid = 0
         if size != self.num_trials:
             logger.info(
                 "GridSearch: running all %d grid points (num_trials=%d was asked for)", size, self.num_trials
             )
 
     def planned_trials(self) -> int:
-        return len(self.grid)
+        # Earlier trials off this grid (a resumed experiment whose grid changed) were counted as
+        # trials of the experiment without using a grid point: plan past them so that every grid
+        # point still runs. Earlier trials on the grid are skipped by suggest.
+        return len(self.grid) + self._off_grid
+
+    def warm_start(self, trials: Sequence[Trial]) -> None:
+        """Grid points an earlier trial ran are skipped (see base); the grid's order is kept."""
+        super().warm_start(trials)
+        keys = {config_key(point): i for i, point in enumerate(self.grid)}
+        for trial in trials:
+            index = keys.get(config_key(trial.params))
+            if index is None:
+                self._off_grid += 1
+            else:
+                self._done.add(index)
 
     def suggest(self) -> dict[str, Any] | Decision:
+        while self._next < len(self.grid) and self._next in self._done:
+            self._next += 1
         if self._next >= len(self.grid):
             return FINISHED
         self._next += 1

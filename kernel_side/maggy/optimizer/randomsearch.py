@@ -5,10 +5,14 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from maggy._rng import SeedLike, as_generator
 from maggy.optimizer.base import FINISHED, AbstractOptimizer, Decision
+
+if TYPE_CHECKING:
+    from maggy.trial import Trial
 
 logger = logging.getLogger("maggy")
 
@@ -55,6 +59,12 @@ class RandomSearch(AbstractOptimizer):
 
     def planned_trials(self) -> int:
         return self.num_trials if self._size is None else min(self.num_trials, self._size)
+
+    def warm_start(self, trials: Sequence[Trial]) -> None:
+        """Earlier configurations count as drawn: a finite space is not sampled twice (see base)."""
+        super().warm_start(trials)
+        for trial in trials:
+            self._seen.add(tuple(trial.params[p.name] for p in self._params))
 
     def suggest(self) -> dict[str, Any] | Decision:
         if self._suggested >= self.planned_trials():

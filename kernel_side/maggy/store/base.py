@@ -141,6 +141,17 @@ class ExperimentStore(abc.ABC):
     def create_experiment(self, record: ExperimentRecord) -> None:
         """Register a new experiment. Raises ValueError if its id already exists."""
 
+    def resume_experiment(self, record: ExperimentRecord) -> None:
+        """Set the stored experiment ``record.experiment_id`` RUNNING again, with ``record``'s
+        name, description, searchspace, optimizer, num_trials and config; its end and result are
+        cleared, its start and trials kept (``lagom(resume=...)``).
+
+        Atomic check and update: raises ValueError when the experiment is RUNNING (two kernels
+        resuming it at once: one wins), :class:`ExperimentNotFound` for an unknown exact id. The
+        default raises NotImplementedError: a backend that cannot do it cannot resume.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot resume experiments")
+
     @abc.abstractmethod
     def finish_experiment(
         self,

@@ -305,6 +305,34 @@ class SQLiteStore(ExperimentStore):
             except sqlite3.IntegrityError as e:
                 raise ValueError(f"experiment {record.experiment_id!r} already exists") from e
 
+    def resume_experiment(self, record: ExperimentRecord) -> None:
+        with self._locked(write=True) as conn:
+            cur = conn.execute(
+                "UPDATE experiments SET name = ?, description = ?, searchspace = ?, optimizer = ?, "
+                "num_trials = ?, config = ?, status = ?, end_time = NULL, result = NULL "
+                "WHERE experiment_id = ? AND status != ?",
+                (
+                    record.name,
+                    record.description,
+                    None if record.searchspace is None else _dumps(record.searchspace),
+                    record.optimizer,
+                    _scalar(record.num_trials),
+                    _dumps(record.config),
+                    ExperimentStatus.RUNNING.value,
+                    record.experiment_id,
+                    ExperimentStatus.RUNNING.value,
+                ),
+            )
+            if cur.rowcount == 0:
+                found = conn.execute(
+                    "SELECT 1 FROM experiments WHERE experiment_id = ?", (record.experiment_id,)
+                ).fetchone()
+                if found is None:
+                    raise ExperimentNotFound(f"no experiment with id {record.experiment_id!r}")
+                raise ValueError(
+                    f"experiment {record.experiment_id!r} is running; it cannot be resumed twice"
+                )
+
     def finish_experiment(
         self,
         experiment_id: str,

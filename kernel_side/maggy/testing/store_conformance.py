@@ -142,6 +142,44 @@ def test_finish_experiment_rejects_unknown_id_and_non_final_status(store: Experi
     assert store.get_experiment(rec.experiment_id).status == "RUNNING"
 
 
+def test_resume_experiment_sets_it_running_with_the_new_plan(store: ExperimentStore) -> None:
+    rec = make_record()
+    store.create_experiment(rec)
+    store.save_trial(rec.experiment_id, full_trial(0))
+    store.finish_experiment(rec.experiment_id, ExperimentStatus.FAILED, 2000.0, {"best_val": 0.9})
+    again = make_record(
+        rec.experiment_id,
+        start=rec.start,
+        name="mnist, wider",
+        searchspace={"lr": ["DOUBLE", [0.0001, 0.5]]},
+        optimizer="TPE",
+        num_trials=10,
+        config={"hb_interval": 2},
+    )
+    store.resume_experiment(again)
+    got = store.get_experiment(rec.experiment_id)
+    assert (got.status, got.end, got.result) == ("RUNNING", None, None)
+    assert (got.name, got.searchspace, got.optimizer, got.num_trials, got.config) == (
+        "mnist, wider",
+        {"lr": ["DOUBLE", [0.0001, 0.5]]},
+        "TPE",
+        10,
+        {"hb_interval": 2},
+    )
+    assert got.start == rec.start
+    assert [t.trial_id for t in store.get_trials(rec.experiment_id)] == [0]  # trials are kept
+
+
+def test_resume_experiment_refuses_a_running_or_unknown_one(store: ExperimentStore) -> None:
+    rec = make_record()
+    store.create_experiment(rec)  # RUNNING
+    with pytest.raises(ValueError, match="running"):
+        store.resume_experiment(make_record(rec.experiment_id, name="other"))
+    assert store.get_experiment(rec.experiment_id).name == rec.name  # unchanged
+    with pytest.raises(KeyError):
+        store.resume_experiment(make_record("nope"))
+
+
 def test_list_experiments_newest_first_with_limit(store: ExperimentStore) -> None:
     assert store.list_experiments() == []
     starts = [30.0, 10.0, 50.0, 20.0, 40.0]

@@ -106,6 +106,35 @@ describe('drawChart', () => {
   });
 });
 
+describe('earlier trials of a resumed experiment', () => {
+  it('are drawn first, faded and dashed, behind this run', () => {
+    const strokes: { color: string; alpha: number; dashed: boolean }[] = [];
+    let dash: number[] = [];
+    const { ctx } = recordingContext();
+    const rec = ctx as unknown as Record<string, unknown>;
+    rec.setLineDash = (d: number[]) => void (dash = d);
+    rec.stroke = () =>
+      void strokes.push({
+        color: rec.strokeStyle as string,
+        alpha: rec.globalAlpha as number,
+        dashed: dash.length > 0
+      });
+    const now = { ...line(2, 50), color: '#f00', running: true };
+    const before = {
+      ...line(1, 50),
+      color: '#aaa',
+      running: false,
+      earlier: true
+    };
+    drawChart(ctx, [now, before], style);
+    const drawn = strokes.filter(s => s.color === '#f00' || s.color === '#aaa');
+    expect(drawn).toEqual([
+      { color: '#aaa', alpha: 0.35, dashed: true },
+      { color: '#f00', alpha: 1, dashed: false }
+    ]);
+  });
+});
+
 describe('niceTicks', () => {
   it('picks round steps inside the range', () => {
     expect(niceTicks(0.05468, 2.023)).toEqual([0.5, 1, 1.5, 2]);

@@ -276,6 +276,95 @@ describe('ExperimentsModel', () => {
     expect(model.experiments.get(EXP)!.summary.done).toBe(4);
   });
 
+  it('shows a resumed experiment as its one entry, its earlier trials marked', () => {
+    const { model } = fed();
+    const stored = summary({
+      status: 'STOPPED',
+      live: false,
+      done: 2,
+      end: 150
+    });
+    model.handle({ v: 1, type: 'experiments', experiments: [stored] });
+    model.handle(snapshot(0)); // the stream comm of the resumed run, same id
+    model.handle(
+      batch(1, {
+        experiment_started: {
+          name: 'unit',
+          num_trials: 4,
+          num_workers: 2,
+          earlier_trials: [
+            trial(0, {
+              state: 'FINISHED',
+              metric: 0.5,
+              earlier: true,
+              history: [
+                [0, 0.1],
+                [1, 0.5]
+              ],
+              num_logs: 3
+            }),
+            trial(1, { state: 'LOST', earlier: true, history: [] })
+          ]
+        },
+        started: [trial(2, { retry_of: 1 })],
+        points: { '2': [[0, 0.2]] },
+        summary: summary({
+          done: 2,
+          running: 1,
+          earlier: 2,
+          best: { trial_id: 0, metric: 0.5 }
+        })
+      })
+    );
+    expect(model.list().map(s => s.experiment_id)).toEqual([EXP]);
+    const exp = model.experiments.get(EXP)!;
+    expect([...exp.trials.values()].map(t => [t.id, t.earlier])).toEqual([
+      [0, true],
+      [1, true],
+      [2, false]
+    ]);
+    expect(points(model, 0)).toEqual([
+      [0, 0.1],
+      [1, 0.5]
+    ]);
+    expect(exp.trials.get(0)!.numLogs).toBe(3);
+    expect(exp.summary.earlier).toBe(2);
+    expect(exp.summary.live).toBe(true);
+    // the trial reply of an earlier trial keeps it earlier
+    model.handle({
+      v: 1,
+      type: 'trial',
+      experiment_id: EXP,
+      trial: trial(0, { state: 'FINISHED', logs: ['a', 'b', 'c'] }),
+      seq: 1
+    });
+    expect(exp.trials.get(0)!.earlier).toBe(true);
+  });
+
+  it('asks for a snapshot when an ended experiment starts again under its id', () => {
+    const { model, needs } = fed();
+    model.handle(snapshot(0, [trial(0)]));
+    model.handle(
+      batch(1, {
+        finished: [trial(0, { state: 'FINISHED', metric: 1 })],
+        experiment_finished: { status: 'STOPPED', result: {} }
+      })
+    );
+    needs.length = 0;
+    // the resumed run's first batch, seen before its snapshot: seq 1 again, not a duplicate
+    model.handle(
+      batch(1, {
+        experiment_started: { name: 'unit', num_trials: 2, num_workers: 1 }
+      })
+    );
+    expect(needs).toEqual([{ kind: 'experiment', experimentId: EXP }]);
+    expect(model.experiments.get(EXP)!.synced).toBe(false);
+    expect(model.list()).toHaveLength(1);
+    // old kernels: a snapshot without earlier marks leaves every trial unmarked
+    model.handle(snapshot(0, [trial(0, { state: 'FINISHED' })]));
+    expect(model.experiments.get(EXP)!.trials.get(0)!.earlier).toBe(false);
+  });
+
   it('keeps 200 trials x 1,000 points at 10 batches a second cheap', () => {
     const { model } = fed();
     model.handle(

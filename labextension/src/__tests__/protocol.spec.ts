@@ -47,6 +47,15 @@ describe('parseKernelMessage', () => {
     expect(parseKernelMessage(batch(2, { summary: summary() }))?.type).toBe(
       'batch'
     );
+    const resumed = batch(1, {
+      experiment_started: {
+        name: 'unit',
+        num_trials: 4,
+        num_workers: 1,
+        earlier_trials: [trial(0, { state: 'FINISHED', earlier: true })]
+      }
+    });
+    expect(parseKernelMessage(resumed)?.type).toBe('batch');
     expect(parseKernelMessage({ v: 1, type: 'ack', ok: true })?.type).toBe(
       'ack'
     );
@@ -75,6 +84,17 @@ describe('parseKernelMessage', () => {
     [
       'a batch with a bad trial',
       batch(1, { started: [{ trial_id: 'x' } as any] })
+    ],
+    [
+      'a batch with a bad earlier trial',
+      batch(1, {
+        experiment_started: {
+          name: 'unit',
+          num_trials: 1,
+          num_workers: 1,
+          earlier_trials: [{ state: 'FINISHED' } as any]
+        }
+      })
     ],
     [
       'a batch with a bad summary',

@@ -58,6 +58,30 @@ describe('TrialTable', () => {
     expect(buttons.map(b => b.hidden)).toEqual([false, true]);
   });
 
+  it("greys a resumed experiment's earlier trials, without a stop button", () => {
+    const { model, actions } = setup();
+    model.handle(
+      batch(2, {
+        experiment_started: {
+          name: 'unit',
+          num_trials: 4,
+          num_workers: 1,
+          earlier_trials: [trial(7, { state: 'RUNNING', earlier: true })]
+        }
+      })
+    );
+    const table = attached(new TrialTable(model, actions));
+    table.render();
+    const row = table.node.querySelector<HTMLTableRowElement>(
+      'tr[data-trial-id="7"]'
+    )!;
+    expect(row.classList.contains('maggy-mod-earlier')).toBe(true);
+    expect(row.querySelector('button')!.hidden).toBe(true);
+    expect(row.title).toBe('from an earlier run of this experiment');
+    const now = table.node.querySelector('tr[data-trial-id="0"]')!;
+    expect(now.classList.contains('maggy-mod-earlier')).toBe(false);
+  });
+
   it('stops a trial through the connection, not by selecting the row', () => {
     const { model, actions } = setup();
     const table = attached(new TrialTable(model, actions));

@@ -2,7 +2,7 @@ import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 
 import { ExperimentsModel } from '../model';
 import { DEFAULT_SETTINGS, translationBundle } from '../tokens';
-import { colorFor, drawChart, IChartLine } from './chartRender';
+import { colorFor, drawChart, EARLIER_COLOR, IChartLine } from './chartRender';
 import { el, LazyView } from './lazyView';
 
 /**
@@ -67,8 +67,9 @@ export class ChartView extends LazyView {
       lines.push({
         id: trial.id,
         series: trial.series,
-        color: colorFor(trial.id),
-        running: trial.state === 'RUNNING'
+        color: trial.earlier ? EARLIER_COLOR : colorFor(trial.id),
+        running: trial.state === 'RUNNING',
+        earlier: trial.earlier
       });
     }
     const width = Math.max(0, this.node.clientWidth);

@@ -17,6 +17,8 @@ export interface IChartLine {
   color: string;
   /** Running trials are drawn opaque, ended ones fainter. */
   running: boolean;
+  /** From a resumed experiment's earlier runs: drawn first, faintest and dashed. */
+  earlier?: boolean;
 }
 
 export interface IChartStyle {
@@ -55,6 +57,9 @@ export type Context2D = Pick<
   | 'textAlign'
   | 'textBaseline'
 >;
+
+/** A resumed experiment's earlier trials: one grey, whatever their id. */
+export const EARLIER_COLOR = '#a0a0a0';
 
 /** Tableau 10: distinguishable on light and dark backgrounds alike. */
 export const PALETTE = [
@@ -127,11 +132,10 @@ export function drawChart(
   const toX = (step: number) => MARGIN.left + (step - bounds.x0) * sx;
   const toY = (value: number) => MARGIN.top + plotH - (value - bounds.y0) * sy;
 
-  // the highlighted line last, so it is on top
-  const ordered = [...lines].sort(
-    (a, b) =>
-      Number(a.id === style.highlight) - Number(b.id === style.highlight)
-  );
+  // earlier runs' lines first, behind this run's; the highlighted line last, so it is on top
+  const rank = (l: IChartLine) =>
+    l.id === style.highlight ? 2 : l.earlier ? 0 : 1;
+  const ordered = [...lines].sort((a, b) => rank(a) - rank(b));
   for (const line of ordered) {
     if (line.series.length === 0) {
       continue;
@@ -144,7 +148,10 @@ export function drawChart(
         ? 0.2
         : line.running || selected
           ? 1
-          : 0.6;
+          : line.earlier
+            ? 0.35
+            : 0.6;
+    ctx.setLineDash(line.earlier ? [4, 3] : []);
     ctx.beginPath();
     stats.segments += traceLine(ctx, line.series, toX, toY);
     ctx.stroke();
@@ -152,6 +159,7 @@ export function drawChart(
     stats.points += line.series.length;
   }
   ctx.globalAlpha = 1;
+  ctx.setLineDash([]);
   return stats;
 }
 

@@ -3,7 +3,7 @@ import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { formatNumber, statusLabel } from '../format';
 import { ExperimentsModel, ITrial } from '../model';
 import { IMaggyActions, translationBundle } from '../tokens';
-import { colorFor } from './chartRender';
+import { colorFor, EARLIER_COLOR } from './chartRender';
 import { el, LazyView } from './lazyView';
 
 /**
@@ -128,8 +128,21 @@ export class TrialTable extends LazyView {
       'maggy-mod-selected',
       trial.id === this._model.selectedTrialId
     );
+    // A resumed experiment's earlier trials: greyed (inline, so no stylesheet rule is needed)
+    // and grey in the swatch, as in the chart.
+    row.classList.toggle('maggy-mod-earlier', trial.earlier);
+    row.style.opacity = trial.earlier ? '0.55' : '';
+    row.title = trial.earlier
+      ? this._trans.__('from an earlier run of this experiment')
+      : '';
+    const swatch = cells[0].firstElementChild as HTMLElement | null;
+    if (swatch !== null) {
+      swatch.style.background = trial.earlier
+        ? EARLIER_COLOR
+        : colorFor(trial.id);
+    }
     const button = cells[5].firstElementChild as HTMLButtonElement;
-    const stoppable = live && trial.state === 'RUNNING';
+    const stoppable = live && trial.state === 'RUNNING' && !trial.earlier;
     button.hidden = !stoppable;
     if (!stoppable) {
       button.disabled = false;

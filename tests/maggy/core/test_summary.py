@@ -152,3 +152,60 @@ def test_elapsed_stops_at_the_end_and_eta_is_none_after_it():
     s.apply(ev.ExperimentFinished("e", "STOPPED", {}), 130.0)
     assert s.elapsed(500.0) == 30.0 and s.eta(500.0) is None
     assert ExperimentSummary().elapsed(5.0) == 0.0  # nothing started
+
+
+def resumed(s: ExperimentSummary, earlier: list[Trial], num_trials: int, now: float = 200.0) -> None:
+    s.apply(ev.ExperimentStarted("e", "demo", num_trials, 2, ("h", 1), earlier_trials=tuple(earlier)), now)
+
+
+def test_a_resumed_experiments_earlier_trials_count_in_progress_and_best():
+    s = ExperimentSummary("e", "", 4, "max")
+    earlier = [
+        trial(0, TrialState.FINISHED, 0.9, history=[[0, 0.5], [1, 0.9]]),
+        trial(1, TrialState.ERROR, error=TRACEBACK),
+        trial(2, TrialState.LOST),  # re-run by this run as a new trial (retry_of=2)
+    ]
+    resumed(s, earlier, num_trials=4)  # the 3 earlier trials count (as suggested ones), 1 new to run
+    assert s.earlier == frozenset({0, 1, 2})
+    assert s.status == "RUNNING" and s.done == 3 and s.running == 0
+    assert s.total == 4  # the re-run of the LOST one is a retry: counted once it starts
+    assert s.trials[0].history == []  # kept without histories, like every trial
+    assert s.best().trial_id == 0
+    s.apply(ev.TrialStarted("e", trial(3, retry_of=2)), 201.0)
+    s.apply(ev.TrialStarted("e", trial(4)), 201.0)
+    assert s.total == 5 and s.running == 2  # a re-run of an earlier LOST trial is one more, as a retry
+    run_through(s, trial(3, TrialState.FINISHED, 0.95, retry_of=2), trial(4, TrialState.LOST))
+    s.apply(ev.TrialStarted("e", trial(5, retry_of=4)), 202.0)
+    assert s.total == 6  # and so is a retry of this run's LOST trial
+    run_through(s, trial(5, TrialState.FINISHED, 0.1, retry_of=4))
+    assert (s.done, s.total) == (6, 6) and s.best().trial_id == 3
+    assert s.earlier == frozenset({0, 1, 2})  # new trials are not earlier ones
+
+
+def test_a_resumed_experiments_eta_uses_this_runs_throughput_only():
+    s = ExperimentSummary("e", "", 4, "max")
+    resumed(s, [trial(i, TrialState.FINISHED, 0.1) for i in range(2)], num_trials=4, now=100.0)
+    assert s.eta(150.0) is None  # nothing done in this run yet: the earlier trials took no time here
+    run_through(s, trial(2, TrialState.FINISHED, 0.2))
+    assert s.elapsed(150.0) == 50.0 and s.eta(150.0) == 50.0  # 1 done in 50 s, 1 left
+
+
+def test_earlier_trials_and_a_new_trials_failures_make_no_warning_while_one_earlier_trial_worked():
+    s = ExperimentSummary("e", "", 3, "max")
+    resumed(s, [trial(0, TrialState.FINISHED, 0.5)], num_trials=3)
+    run_through(s, trial(1, TrialState.ERROR, error=TRACEBACK))
+    assert s.warning is None
+
+
+def test_a_new_experiment_has_no_earlier_trials():
+    s = ExperimentSummary("e", "", 2, "max")
+    started(s, num_trials=2)
+    assert s.earlier == frozenset() and s.total == 2
+
+
+def test_earlier_trials_seeded_before_experiment_started_are_not_counted_twice():
+    earlier = [trial(0, TrialState.LOST), trial(1, TrialState.FINISHED, 0.5, retry_of=0)]
+    s = ExperimentSummary("e", "", 3, "max")
+    s.seed(earlier)  # a view built from a handle whose trials already hold the earlier ones
+    resumed(s, earlier, num_trials=3)
+    assert s.total == 4 and s.done == 2 and s.earlier == frozenset({0, 1})

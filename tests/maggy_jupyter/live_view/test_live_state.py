@@ -204,3 +204,21 @@ def test_a_warning_while_every_trial_so_far_failed_and_the_failure_once_failed()
     summary = state.summary(4.0)
     assert (summary.failure, summary.warning, summary.status) == (reason, None, "FAILED")
     assert summary.first_error == "trial 0:\n" + tb
+
+
+def test_a_resumed_experiments_earlier_trials_are_rows_lines_and_counts_marked_earlier():
+    earlier = (
+        Trial(0, {"lr": 0.1}, TrialState.FINISHED, 0.7, history=[[0, 0.2], [1, 0.7]], start=1.0, end=9.0),
+        Trial(1, {"lr": 0.2}, TrialState.LOST, None, start=1.0, end=3.0),
+    )
+    started = ev.ExperimentStarted(EXP, "toy", 3, 2, ("127.0.0.1", 1), earlier_trials=earlier)
+    s = trial_started(2, retry_of=1)
+    state = folded(started, s, points(2, [0.1]), num_trials=3)
+    assert state.earlier_ids == frozenset({0, 1})
+    assert [(r.trial_id, r.earlier) for r in state.rows(200.0)] == [(0, True), (1, True), (2, False)]
+    x, y, st = state.line(0, max_points=100)
+    assert x.tolist() == [0, 1] and y.tolist() == pytest.approx([0.2, 0.7]) and st is TrialState.FINISHED
+    summary = state.summary(200.0)
+    assert (summary.done, summary.total, summary.running, summary.earlier) == (2, 4, 1, 2)
+    assert summary.best_id == 0 and state.running_ids() == [(2, False)]
+    assert state.take_changes().lines == {0, 1, 2}  # the earlier lines get drawn too

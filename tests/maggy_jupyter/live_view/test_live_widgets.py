@@ -273,3 +273,44 @@ def test_an_experiment_stopped_before_any_trial_succeeded_shows_no_failure(view)
         experiment_finished("STOPPED", {"status": "STOPPED", "failure": None}),
     )
     assert view.header.bar.bar_style == "warning" and view.header.failure.value == ""
+
+
+def test_a_resumed_experiment_shows_its_earlier_trials_greyed_beside_the_new_ones(view):
+    from maggy.trial import Trial
+    from maggy_jupyter.live_view._format import EARLIER_COLOR
+
+    earlier = (
+        Trial(0, {"lr": 0.1}, TrialState.FINISHED, 0.4, history=[[0, 0.1], [1, 0.4]], start=1.0, end=5.0),
+        Trial(1, {"lr": 0.2}, TrialState.FINISHED, 0.8, history=[[0, 0.2], [1, 0.8]], start=1.0, end=5.0),
+        Trial(
+            2, {"lr": 0.3}, TrialState.ERROR, None, error="Traceback ...\nValueError: x", start=1.0, end=2.0
+        ),
+    )
+    handle = view.handle
+    handle.publish(ev.ExperimentStarted(EXP, "toy", 6, 2, ("127.0.0.1", 1), earlier_trials=earlier))
+    s = trial_started(3, params={"lr": 0.5})
+    handle.publish(s, points(3, [0.3, 0.5]))
+    view.flush()
+    lines = view.chart.lines
+    assert set(lines) == {0, 1, 2, 3}
+    assert lines[0].y.tolist() == pytest.approx([0.1, 0.4])  # drawn from the earlier history
+    assert lines[0].colors == [EARLIER_COLOR] and lines[0].line_style == "dashed"
+    assert lines[0].opacities[0] < 0.6 and lines[2].colors == [EARLIER_COLOR]
+    assert lines[1].colors == [BEST_COLOR] and lines[1].line_style == "dashed"  # best, from before
+    assert lines[3].colors == [STATE_COLORS[TrialState.RUNNING]] and lines[3].line_style == "solid"
+    assert "earlier run" in view.chart.legend.value
+    progress = view.header.progress.value
+    assert "3/6</b> done · 1 running" in progress and "resumed: 3 earlier" in progress
+    assert "in trial 1" in view.header.best.value
+    assert view.controls.button_for(3) is not None  # a stop button for this run's trials only
+    assert all(view.controls.button_for(tid) is None for tid in range(3))
+    view.table.page_size = 10
+    view.flush()
+    rows = re.findall(r"<tr style=\"([^\"]*)\"[^>]*><td[^>]*>(\d+)", view.table.html.value)
+    greyed = {int(tid) for style, tid in rows if "opacity" in style}
+    assert greyed == {0, 1, 2} and "earlier run" in view.table.html.value
+    # A new trial beats them: the best moves to this run, the earlier line goes grey again.
+    handle.publish(trial_finished(s, TrialState.FINISHED, 0.9))
+    view.flush()
+    assert lines[3].colors == [BEST_COLOR] and lines[1].colors == [EARLIER_COLOR]
+    assert "4/6</b> done" in view.header.progress.value

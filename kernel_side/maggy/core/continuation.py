@@ -1,0 +1,203 @@
+"""Experiments that continue: what a resumed experiment keeps and re-runs, and what warm-starts it.
+
+``lagom(resume="ID")`` continues a stored experiment under the same id; ``lagom(warm_start=[...])``
+seeds the optimizer with other experiments' results. Both are read here, before any worker starts
+and before anything in the store changes, so a bad request raises and leaves the store as it was.
+
+The rules of a resume (each is tested in ``tests/maggy/core/test_continuation.py``):
+
+* Any ended experiment can be resumed: FAILED (its kernel died; opening the store closed it),
+  STOPPED or FINISHED. A RUNNING one, whose driver is alive in another kernel, cannot.
+* The direction and the experiment type must stay as they were; an ablation's study too.
+* Every earlier trial is kept, with its id, history and logs. LOST trials (a dead worker or kernel)
+  and trials cut short because the experiment ended (:func:`maggy.trial.was_cut_short`) are run
+  again, as new trials that retry them (``retry_of``); a LOST trial that already has a retry is not.
+* Earlier trials count towards ``num_trials``, as they did in the run that made them; the
+  experiment runs until it has ``max(num_trials, its earlier num_trials)`` (``planned_trials`` of
+  its optimizer) plus the re-runs.
+* The search space may change: earlier trials are projected onto the new one
+  (:meth:`maggy.searchspace.Searchspace.project`); those inside it feed the optimizer
+  (:meth:`maggy.optimizer.AbstractOptimizer.warm_start`), those outside are kept and shown only.
+
+Warm start: the ended trials of the experiments named, projected the same way, feed the
+optimizer; they are not copied into the new experiment, not re-run and not counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from maggy.searchspace import Searchspace
+from maggy.store import ExperimentNotFound, ExperimentRecord, ExperimentStatus, ExperimentStore
+from maggy.trial import HISTORY_LIMIT, Trial, TrialState, thin_points, was_cut_short
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """What a resumed experiment brings from its earlier runs.
+
+    ``record``: the stored experiment as read. ``trials``: every earlier trial (terminal, ids as
+    stored, history thinned to :data:`~maggy.trial.HISTORY_LIMIT` points, no logs: the store keeps
+    them). ``reruns``: PENDING trials to run first, each retrying a LOST or cut-short one.
+    ``counted``: earlier trials that count towards ``num_trials`` (those the optimizer suggested,
+    not retries). ``target``: the ``num_trials`` the experiment asked for last time.
+    """
+
+    record: ExperimentRecord
+    trials: list[Trial]
+    reruns: list[Trial]
+    counted: int
+    target: int
+
+    @property
+    def next_id(self) -> int:
+        """The first trial id this run may use."""
+        ids = [t.trial_id for t in (*self.trials, *self.reruns)]
+        return max(ids) + 1 if ids else 0
+
+    def learned_from(self) -> list[Trial]:
+        """The earlier trials the optimizer learns from: ended ones that are not run again."""
+        rerun = {t.retry_of for t in self.reruns}
+        return [t for t in self.trials if t.trial_id not in rerun and not was_cut_short(t)]
+
+
+def load_earlier(
+    store: ExperimentStore,
+    record: ExperimentRecord,
+    direction: str,
+    experiment_type: str,
+    searchspace: Searchspace,
+) -> Earlier:
+    """Read the trials of ``record`` (from :func:`find_experiment`) for a resume, checking it may be
+    resumed with this direction, type and search space.
+
+    Raises ValueError, saying what to change, for a running experiment, another direction or
+    experiment type, or an ablation whose study changed. Writes nothing.
+    """
+    eid = record.experiment_id
+    ref = eid
+    if record.status == ExperimentStatus.RUNNING.value:
+        driver = record.config.get("driver") or {}
+        where = f" (driver pid {driver.get('pid')} on {driver.get('host')})" if driver else ""
+        raise ValueError(
+            f"resume={ref!r}: experiment {eid} is still running{where}; stop it there (its stop button, "
+            "or interrupt its kernel) or wait for it to end, then resume it"
+        )
+    if record.direction != direction:
+        raise ValueError(
+            f"resume={ref!r}: experiment {eid} ran with direction={record.direction!r}; a resumed "
+            f"experiment keeps its direction: pass direction={record.direction!r}, or start a new "
+            f"experiment (warm_start=[{eid!r}] cannot help either, its metric points the other way)"
+        )
+    if record.experiment_type != experiment_type:
+        raise ValueError(
+            f"resume={ref!r}: experiment {eid} is an {record.experiment_type} experiment, not an "
+            f"{experiment_type}; pass experiment_type={record.experiment_type!r}"
+        )
+    if experiment_type == "ablation" and Searchspace(**(record.searchspace or {})) != searchspace:
+        raise ValueError(
+            f"resume={ref!r}: the ablation study differs from the one experiment {eid} ran "
+            f"({_choices(record.searchspace)} then, {_choices(searchspace.to_dict())} now); an "
+            "ablation resumes with the same study: undo the change, or start a new experiment"
+        )
+    stored = store.get_trials(eid)
+    trials = [_as_earlier(t) for t in stored]
+    retried = {t.retry_of for t in trials if t.retry_of is not None}
+    reruns: list[Trial] = []
+    next_id = max((t.trial_id for t in trials), default=-1) + 1
+    for trial in trials:
+        if was_cut_short(trial) and trial.trial_id not in retried:
+            reruns.append(
+                Trial(
+                    trial_id=next_id, params=dict(trial.params), budget=trial.budget, retry_of=trial.trial_id
+                )
+            )
+            next_id += 1
+    target = record.config.get("num_trials_asked", record.num_trials)
+    return Earlier(
+        record=record,
+        trials=trials,
+        reruns=reruns,
+        counted=sum(t.retry_of is None for t in trials),
+        target=target if isinstance(target, int) else record.num_trials,
+    )
+
+
+def load_warm_start(
+    store: ExperimentStore, refs: Sequence[str], direction: str, exclude: str | None = None
+) -> tuple[list[str], list[Trial]]:
+    """The ids of the experiments ``refs`` name and their ended trials, in id order per experiment.
+
+    ``exclude``: an experiment id the warm start may not name (the one being resumed: its trials
+    are already in). Raises ExperimentNotFound or ValueError (another direction) before anything
+    is written.
+    """
+    ids: list[str] = []
+    trials: list[Trial] = []
+    for ref in refs:
+        record = find_experiment(store, ref, "warm_start")
+        eid = record.experiment_id
+        if record.direction != direction:
+            raise ValueError(
+                f"warm_start: experiment {eid} ran with direction={record.direction!r}, this one with "
+                f"{direction!r}; its results would teach the optimizer the opposite: leave it out"
+            )
+        if eid == exclude:
+            raise ValueError(
+                f"warm_start: experiment {eid} is the one being resumed; its trials are used already, leave it out"
+            )
+        if eid in ids:
+            continue
+        ids.append(eid)
+        trials += [
+            replace(t, history=[], logs=[])
+            for t in store.get_trials(eid, with_history=False)
+            if t.state.is_terminal and not was_cut_short(t)
+        ]
+    return ids, trials
+
+
+def projected(trials: Sequence[Trial], searchspace: Searchspace) -> list[Trial]:
+    """Copies of ``trials`` whose params lie in ``searchspace`` (see ``Searchspace.project``),
+    with those params projected onto it; the others are left out (kept and shown, never learned from)."""
+    inside = []
+    for trial in trials:
+        point = searchspace.project(trial.params)
+        if point is not None:
+            inside.append(replace(trial, params=point))
+    return inside
+
+
+def find_experiment(store: ExperimentStore, ref: Any, argument: str) -> ExperimentRecord:
+    """The experiment ``ref`` (an id or unique prefix) names, for the option ``argument``.
+
+    Raises ValueError for a ``ref`` that is not a non-empty str and
+    :class:`~maggy.store.ExperimentNotFound` (whose message suggests close ids) for an unknown or
+    ambiguous one, both naming ``argument``.
+    """
+    if not isinstance(ref, str) or not ref.strip():
+        raise ValueError(f"{argument}: expected an experiment id (or a unique prefix of one), got {ref!r}")
+    try:
+        return store.get_experiment(ref.strip())
+    except ExperimentNotFound as exc:
+        raise ExperimentNotFound(f"{argument}={ref!r}: {exc}") from None
+
+
+def _as_earlier(trial: Trial) -> Trial:
+    """A stored trial as the driver keeps it: history thinned, no logs, never PENDING or RUNNING
+    (an experiment that is not RUNNING has none; a store written by hand might)."""
+    history = (
+        thin_points(trial.history, HISTORY_LIMIT // 2)
+        if len(trial.history) > HISTORY_LIMIT
+        else trial.history
+    )
+    state = trial.state if trial.state.is_terminal else TrialState.LOST
+    return replace(trial, history=list(history), logs=[], state=state)
+
+
+def _choices(space: dict[str, Any] | None) -> str:
+    """An ablation's components, as its searchspace holds them (one CATEGORICAL of labels)."""
+    values = [v for spec in (space or {}).values() for v in (spec[1] if len(spec) > 1 else [])]
+    return ", ".join(map(str, values)) or "nothing"
