@@ -35,7 +35,7 @@ import multiprocessing
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -75,8 +75,19 @@ def run_optuna(kind: str, task: Task, seed: int, n: int) -> list[tuple[dict, flo
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.TPESampler(seed=seed) if kind == "tpe" else optuna.samplers.GPSampler(seed=seed)
+    return optuna_loop(sampler, task, task.evaluator(seed), n)[0]
+
+
+def optuna_loop(
+    sampler: Any, task: Task, evaluate: Any, n: int, added: Sequence[Any] = ()
+) -> tuple[list[tuple[dict, float]], Any]:
+    """``n`` trials of an Optuna study (minimising ``evaluate`` over ``task.space``) with
+    ``sampler``, after ``added`` (earlier ``FrozenTrial``s: Optuna's warm start); the
+    ``(params, loss)`` of each, in order, and the study."""
+    import optuna
+
     study = optuna.create_study(direction="minimize", sampler=sampler)
-    evaluate = task.evaluator(seed)
+    study.add_trials(added)
     out: list[tuple[dict, float]] = []
 
     def objective(trial: Any) -> float:
@@ -88,7 +99,7 @@ def run_optuna(kind: str, task: Task, seed: int, n: int) -> list[tuple[dict, flo
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ExperimentalWarning etc.
         study.optimize(objective, n_trials=n)
-    return out
+    return out, study
 
 
 def _suggest(trial: Any, p: Any) -> Any:

@@ -9,11 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { chromium } from 'playwright-core';
+import { notebook, openPage, REPO, startJupyterLab, storedTrials } from './lib/jupyter.mjs';
 
-import { CHROMIUM_ARGS, notebook, REPO, startJupyterLab, storedTrials } from './lib/jupyter.mjs';
-
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = join(REPO, 'test-artifacts', 'ui');
 const WAIT = { timeout: 180_000 }; // the machine running this may be busy: be patient, not sleepy
 
@@ -58,14 +55,7 @@ let page;
 before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   server = await startJupyterLab({ notebooks: { 'experiment.ipynb': notebook(CELL) } });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS
-  });
-  page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-  page.on('pageerror', err => console.log('[page error]', err.message));
-  page.on('dialog', dialog => dialog.accept()); // "leave the page?" on reload: yes
+  ({ browser, page } = await openPage());
   page.on('console', msg => {
     if (msg.text().includes('maggy')) {
       console.log('[console]', msg.text());

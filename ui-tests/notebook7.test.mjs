@@ -13,11 +13,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { chromium } from 'playwright-core';
+import { notebook, openPage, REPO, startNotebook7, storedTrials } from './lib/jupyter.mjs';
 
-import { CHROMIUM_ARGS, notebook, REPO, startNotebook7, storedTrials } from './lib/jupyter.mjs';
-
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = join(REPO, 'test-artifacts', 'ui');
 const WAIT = { timeout: 180_000 }; // the machine running this may be busy: be patient, not sleepy
 const NAME = 'nb7-test';
@@ -47,12 +44,9 @@ let page;
 before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   server = await startNotebook7({ notebooks: { 'experiment.ipynb': notebook(CELL) } });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-  page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
   // Notebook 7.6.5's own shortcuts plugin throws "reading 'schema'" on load, with or without
-  // this extension: logged, not fatal (as in the JupyterLab test)
-  page.on('pageerror', err => console.log('[page error]', err.message));
-  page.on('dialog', dialog => dialog.accept());
+  // this extension: openPage logs page errors, which are not fatal (as in the JupyterLab test)
+  ({ browser, page } = await openPage());
   page.on('console', msg => {
     if (msg.text().includes('maggy')) {
       console.log('[console]', msg.text());

@@ -10,11 +10,8 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-import { chromium } from 'playwright-core';
+import { notebook, openPage, REPO, startJupyterLab, storedTrials } from './lib/jupyter.mjs';
 
-import { CHROMIUM_ARGS, notebook, REPO, startJupyterLab, storedTrials } from './lib/jupyter.mjs';
-
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const OUT = join(REPO, 'docs', 'images');
 const NAME = 'mnist-mlp';
 const NUM_TRIALS = 12;
@@ -127,14 +124,7 @@ async function main() {
   let browser;
   let page;
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [...CHROMIUM_ARGS, '--hide-scrollbars']
-    });
-    page = await browser.newPage({ viewport: VIEWPORT });
-    page.on('pageerror', err => console.log('[page error]', err.message));
-    page.on('dialog', dialog => dialog.accept());
+    ({ browser, page } = await openPage({ viewport: VIEWPORT, args: ['--hide-scrollbars'] }));
 
     await page.goto(`${server.url}/lab/workspaces/shots-${Date.now()}/tree/tuning.ipynb?reset`);
     await page.locator('.jp-NotebookPanel .jp-Cell').first().waitFor(WAIT);

@@ -28,7 +28,7 @@ import numpy as np
 
 from maggy.backends.base import Backend
 from maggy.core import validation as check
-from maggy.core.continuation import Earlier, find_experiment, load_earlier, load_warm_start, projected
+from maggy.core.continuation import Continued, find_experiment, set_up, stored_optimizer
 from maggy.core.driver_core import DriverConfig, DriverCore
 from maggy.core.recovery import driver_identity
 from maggy.core.run import ExperimentRun
@@ -38,13 +38,13 @@ from maggy.optimizer.base import BUDGET_ARG
 from maggy.options import LagomOptions, with_options_described
 from maggy.searchspace import Searchspace
 from maggy.store import ExperimentRecord, ExperimentStatus, ExperimentStore, new_experiment_id, open_store
-from maggy.trial import Trial
 
 log = logging.getLogger("maggy")
 
 _running = threading.Lock()
 
-_DEFAULT_NAME = next(f.default for f in dataclasses.fields(LagomOptions) if f.name == "name")
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(LagomOptions)}
+_DEFAULT_NAME, _DEFAULT_DIRECTION = _DEFAULTS["name"], _DEFAULTS["direction"]
 
 
 _P = ParamSpec("_P")
@@ -139,10 +139,7 @@ class _Plan:
     searchspace: Searchspace
     runner: Backend
     policy: EarlyStopPolicy
-    planned: int
-    num_trials: int  # asked for (a resume: at least what the experiment asked for before)
-    earlier: Earlier | None  # a resume: the experiment's earlier trials and re-runs
-    warm_ids: tuple[str, ...]  # full ids of the warm_start experiments
+    continued: Continued  # how many trials, and what earlier work the run continues
 
 
 def _prepare(o: LagomOptions) -> Callable[[], ExperimentRun]:
@@ -154,12 +151,15 @@ def _prepare(o: LagomOptions) -> Callable[[], ExperimentRun]:
         resumed = (
             None if reading is None or o.resume is None else find_experiment(reading, o.resume, "resume")
         )
+        if resumed is not None and o.direction == _DEFAULT_DIRECTION != resumed.direction:
+            # A resume keeps its direction (another is refused), so lagom's default means "as stored".
+            o = dataclasses.replace(o, direction=resumed.direction)
         if resumed is not None and o.experiment_type == "optimization":
             # A resume repeats neither the space nor the optimizer unless they change.
             searchspace = (
                 searchspace if searchspace is not None else Searchspace(**(resumed.searchspace or {}))
             )
-            optimizer = optimizer if optimizer is not None else _stored_optimizer(resumed)
+            optimizer = optimizer if optimizer is not None else stored_optimizer(resumed)
         return _plan(o, policy, map_fun, searchspace, optimizer, reading, resumed)
 
 
@@ -190,40 +190,29 @@ def _plan(
     check.check_budget_name(space, opt)
     policy = _policy_for(opt, policy, o.es_policy)
     check.check_signature(map_fun, set(space.names()) | _budget_param(opt))
-    if o.initial_configs:
-        if opt.uses_budget:
-            raise ValueError(
-                f"initial_configs cannot be used with {opt.name}, which grants each trial's budget by its "
-                "rungs; run them in an experiment of their own and pass it as warm_start=[ID]"
-            )
-        check.check_initial_configs_fit(o.initial_configs, space)
-    earlier = None
-    if resumed is not None and reading is not None:
-        earlier = load_earlier(reading, resumed, o.direction, o.experiment_type, space)
-    warm_ids: list[str] = []
-    warm: list[Trial] = []
-    if o.warm_start and reading is not None:
-        exclude = None if earlier is None else earlier.record.experiment_id
-        warm_ids, warm = load_warm_start(reading, o.warm_start, o.direction, exclude)
     runner = _resolve_backend(o.backend, o.num_workers)
     packed_fn = runner.pack(map_fun)
-    num_trials = o.num_trials if earlier is None else max(o.num_trials, earlier.target)
-    opt.setup(space, num_trials, o.direction, np.random.default_rng(o.seed))
-    learned = projected([*(earlier.learned_from() if earlier else []), *warm], space)
-    if learned:
-        opt.warm_start(learned)
-    planned = opt.planned_trials()
-    counted = 0 if earlier is None else earlier.counted
-    if earlier is not None:
-        _check_something_to_run(earlier, planned, num_trials)
-    if len(o.initial_configs) > planned - counted:
-        raise ValueError(
-            f"initial_configs has {len(o.initial_configs)} configurations, more than the "
-            f"{planned - counted} trials left to run; raise num_trials or pass fewer"
+    continued = set_up(
+        opt,
+        space,
+        direction=o.direction,
+        experiment_type=o.experiment_type,
+        num_trials=o.num_trials,
+        rng=np.random.default_rng(o.seed),
+        store=reading,
+        resumed=resumed,
+        warm_start=o.warm_start,
+        initial_configs=o.initial_configs,
+    )
+    _check_something_to_run(continued)
+    if continued.planned != continued.num_trials:
+        log.info(
+            "maggy: %s will run %d trials (num_trials=%d asked)",
+            opt.name,
+            continued.planned,
+            continued.num_trials,
         )
-    if planned != num_trials:
-        log.info("maggy: %s will run %d trials (num_trials=%d asked)", opt.name, planned, num_trials)
-    plan = _Plan(packed_fn, opt, space, runner, policy, planned, num_trials, earlier, tuple(warm_ids))
+    plan = _Plan(packed_fn, opt, space, runner, policy, continued)
     return lambda: _build(o, plan)
 
 
@@ -240,26 +229,19 @@ def _reading(o: LagomOptions) -> Iterator[ExperimentStore | None]:
             yield store
 
 
-def _stored_optimizer(record: ExperimentRecord) -> str:
-    """The built-in optimizer a resumed experiment ran with, by name; a custom one must be passed."""
-    try:
-        get_optimizer(record.optimizer)
-    except ValueError:
-        raise ValueError(
-            f"resume: experiment {record.experiment_id} ran with the optimizer {record.optimizer!r}, "
-            "which is not built in; pass it again as optimizer=..."
-        ) from None
-    return record.optimizer
-
-
-def _check_something_to_run(earlier: Earlier, planned: int, num_trials: int) -> None:
-    if planned - earlier.counted > 0 or earlier.reruns:
+def _check_something_to_run(continued: Continued) -> None:
+    """A resume must have trials to run: new ones, or earlier ones to run again."""
+    earlier = continued.earlier
+    if earlier is None or continued.planned - earlier.counted > 0 or earlier.reruns:
         return
-    eid = earlier.record.experiment_id
     raise ValueError(
-        f"resume: experiment {eid} has run {earlier.counted} trials already and none is left to run "
-        f"again; pass num_trials greater than {earlier.counted} to run more"
-        + ("" if planned >= num_trials else " (its optimizer has no more configurations to try)")
+        f"resume: experiment {earlier.record.experiment_id} has run {earlier.counted} trials already and "
+        f"none is left to run again; pass num_trials greater than {earlier.counted} to run more"
+        + (
+            ""
+            if continued.planned >= continued.num_trials
+            else " (its optimizer has no more configurations to try)"
+        )
     )
 
 
@@ -285,12 +267,12 @@ def _build(o: LagomOptions, plan: _Plan) -> ExperimentRun:
             "es_policy": plan.policy.name,
             **driver_options,
             "backend": plan.runner.name,
-            "num_trials_asked": plan.num_trials,
+            "num_trials_asked": plan.continued.num_trials,
             "driver": driver_identity(),  # lets a later look close it if this process dies
         }
-        earlier = plan.earlier
-        if plan.warm_ids:
-            config["warm_start"] = list(plan.warm_ids)
+        earlier = plan.continued.earlier
+        if plan.continued.warm_ids:
+            config["warm_start"] = list(plan.continued.warm_ids)
         experiment_id = new_experiment_id() if earlier is None else earlier.record.experiment_id
         core = DriverCore(
             DriverConfig(
@@ -310,7 +292,7 @@ def _build(o: LagomOptions, plan: _Plan) -> ExperimentRun:
             searchspace=plan.searchspace.to_dict(),
             optimizer=plan.optimizer.name,
             direction=o.direction,
-            num_trials=plan.planned,
+            num_trials=plan.continued.planned,
             config=config,
             status=ExperimentStatus.RUNNING.value,
             start=time.time() if kept is None else kept.start,

@@ -39,6 +39,9 @@ class ConsoleProgress:
         if isinstance(event, ev.ExperimentStarted) and event.earlier_trials:
             n = len(event.earlier_trials)
             self._bar.write(f"maggy: resumed: {n} earlier trial{'s' if n != 1 else ''}", file=self._file)
+            # Where the bar starts, not progress of this run: tqdm's rate and ETA leave it out.
+            done = self.summary.done
+            self._bar.initial = self._bar.n = self._bar.last_print_n = done
         self._bar.total = self.summary.total  # a retry of a LOST trial is one more trial to run
         self._bar.update(self.summary.done - self._bar.n)
         self._refresh()

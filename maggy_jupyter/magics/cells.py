@@ -169,6 +169,16 @@ class MaggyMagics(Magics):
             %%lagom --ablation study --num-workers 2
             def train(dataset_function, model_function, reporter):
                 ...
+
+        To continue a stored experiment (its kernel died, it was stopped, or it needs more
+        trials), give --resume ID (or a unique prefix): it keeps its id, name and trials, runs its
+        LOST ones again and goes on to --num-trials; --searchspace and --optimizer default to its
+        own. --warm-start ID1,ID2 teaches the optimizer other experiments' results first, and
+        --initial-configs VAR (a list of params dicts) runs those configurations first:
+
+            %%lagom --resume 20261205-1015 --num-trials 40
+            def train(lr, dropout, reporter):
+                ...
         """
         args = parse_argstring(self.lagom, line)
         functions = None if cell is None else self._run_body(cell)
@@ -177,9 +187,13 @@ class MaggyMagics(Magics):
             return self._start_background(config)
         from maggy import experiment
         from maggy.exceptions import ExperimentInterrupted
+        from maggy.store import ExperimentNotFound
 
         try:
             result = LagomResult(experiment.run(config.options), out=config.out)
+        except ExperimentNotFound as exc:
+            # A --resume / --warm-start id the store does not have: a mistake in the line.
+            raise UsageError(f"{exc} (here: %maggy list)") from None
         except ExperimentInterrupted as exc:
             # The interrupt still ends the cell as an error (so that a "run all" stops here),
             # shown as its one line, and the experiment's result is in VAR as after a normal end.

@@ -15,7 +15,13 @@ experiments apart, and ``ablator``, which is ``'loco'`` whenever ``--ablation`` 
 ``--ablation NAME`` (an AblationStudy, e.g. from ``%%ablation``) replaces ``--searchspace``: it
 sets ``experiment_type='ablation'`` and ``ablation_study``; the two flags exclude each other, and
 ``--optimizer`` belongs to ``--searchspace`` only. An option that takes an object (``--optimizer``,
-``--es-policy``, ``--backend``, ``--listeners``) takes a built-in name or a notebook variable.
+``--es-policy``, ``--backend``, ``--listeners``, ``--initial-configs``) takes a built-in name or a
+notebook variable. An option holding several ids (``--warm-start``) takes them separated by commas
+(or blanks, quoted), and its flag may be repeated.
+
+``--resume ID`` continues a stored experiment: ``--searchspace`` is then optional (lagom uses the
+stored space and optimizer), and the name is left to lagom, which keeps the experiment's own
+unless ``--name`` is given.
 """
 
 from __future__ import annotations
@@ -66,9 +72,14 @@ _OWN_FLAGS = {
     "map_fun": argument(
         "--fn", metavar="NAME", help="the training function (default: the last one the cell defines)"
     ),
-    "name": argument("--name", help="experiment name (default: the function's name)"),
+    "name": argument(
+        "--name", help="experiment name (default: the function's name; with --resume the experiment's own)"
+    ),
     "searchspace": argument(
-        "--searchspace", metavar="NAME", help="variable holding the Searchspace (required, unless --ablation)"
+        "--searchspace",
+        metavar="NAME",
+        help="variable holding the Searchspace (required, unless --ablation or --resume, which uses the "
+        "stored one)",
     ),
     "ablation_study": argument(
         "--ablation",
@@ -113,6 +124,9 @@ def _option_argument(f: dataclasses.Field[Any]) -> argument:
     kwargs: dict[str, Any] = {"dest": f.name, "help": info.help.replace("%", "%%") + default_text(f)}
     if info.text is bool:
         kwargs["action"] = argparse.BooleanOptionalAction
+    elif info.text is str and isinstance(f.default, tuple):  # several values: the flag may repeat
+        kwargs.update(action="append", metavar=info.metavar)
+        kwargs["help"] += "; the flag may be repeated"
     elif info.text is not None:
         kwargs["type"] = info.text
         kwargs.update({k: v for k, v in (("metavar", info.metavar), ("choices", info.choices)) if v})
@@ -205,19 +219,23 @@ def lagom_config(
     if isinstance(args, str):
         args = parse_lagom_line(args)
     # IPython splits magic lines the non-POSIX way: quotes stay on the value ('two words' -> "'two words'").
-    args = argparse.Namespace(**{k: unquote(v) for k, v in vars(args).items()})
+    args = argparse.Namespace(
+        **{k: [unquote(x) for x in v] if isinstance(v, list) else unquote(v) for k, v in vars(args).items()}
+    )
     fn_name = _function_name(args, cell_functions)
     map_fun = _lookup_function(fn_name, namespace)
-    kwargs: dict[str, Any] = {
-        "map_fun": map_fun,
-        "name": args.name if args.name is not None else getattr(map_fun, "__name__", fn_name),
-    }
+    kwargs: dict[str, Any] = {"map_fun": map_fun}
+    if args.name is not None:
+        kwargs["name"] = args.name
+    elif args.resume is None:  # a resume keeps the experiment's name (lagom's default name says so)
+        kwargs["name"] = getattr(map_fun, "__name__", fn_name)
     if args.ablation_study is not None:
         kwargs.update(_ablation_kwargs(args, namespace))
     else:
         if args.ablator is not None:
             raise UsageError("--ablator applies to ablation studies: give --ablation NAME too")
-        kwargs["searchspace"] = _lookup_searchspace(args.searchspace, namespace)
+        if args.searchspace is not None or args.resume is None:
+            kwargs["searchspace"] = _lookup_searchspace(args.searchspace, namespace)
     for f in _OPTIONS:
         value = getattr(args, f.name, None)
         if f.name not in kwargs and f.name not in _OWN_FLAGS and value is not None:
@@ -233,6 +251,8 @@ def lagom_config(
 
 def _option_value(f: dataclasses.Field[Any], value: Any, namespace: Mapping[str, Any]) -> Any:
     """The value of option ``f`` for the text its flag was given (already converted, if it has a type)."""
+    if isinstance(value, list):  # a repeated flag (--warm-start a --warm-start b,c): one list of ids
+        return " ".join(value)
     if option_info(f).text is not None:
         return value
     if f.name in _BUILTIN_NAMES:
@@ -280,7 +300,8 @@ def _lookup_searchspace(name: str | None, namespace: Mapping[str, Any]) -> Searc
     available = _available(namespace, Searchspace, "%%searchspace NAME")
     if name is None:
         raise UsageError(
-            f"--searchspace NAME is required; {available} (for an ablation study: --ablation NAME instead)"
+            f"--searchspace NAME is required; {available} (for an ablation study: --ablation NAME instead); "
+            "--resume ID continues a stored experiment with its own"
         )
     space: Searchspace = _instance("--searchspace", "searchspace", name, namespace, Searchspace, available)
     return space

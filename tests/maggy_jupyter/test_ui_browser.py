@@ -75,3 +75,10 @@ def test_experiments_panel_in_a_real_browser() -> None:
 def test_experiments_panel_in_notebook7() -> None:
     """The same panel in Notebook 7 (`jupyter notebook`): opened from View > Left Sidebar."""
     _run_node_test("ui-tests/notebook7.test.mjs", notebook7=True)
+
+
+def test_resumed_experiment_in_a_real_browser() -> None:
+    """A cell runs 3 trials, the next resumes the experiment with num_trials=5: the panel keeps one
+    entry for the id, greys the 3 earlier trials (``maggy-mod-earlier``, titled "from an earlier
+    run") and not the 2 new ones, and the second cell's live view says ``resumed: 3 earlier``."""
+    _run_node_test("ui-tests/resume.test.mjs")

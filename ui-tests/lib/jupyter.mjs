@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { chromium } from 'playwright-core';
+
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const VENV_BIN = join(REPO, '.venv', 'bin');
 
@@ -187,3 +189,22 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
   '--disable-dev-shm-usage'
 ];
+
+/** The Chromium that browser tests drive: Debian's package, or $CHROMIUM. */
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * A headless Chromium and one page on it, as every browser test here starts: page errors logged,
+ * "leave the page?" dialogs accepted. The caller closes the browser.
+ */
+export async function openPage({ viewport = { width: 1500, height: 950 }, args = [] } = {}) {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS, ...args]
+  });
+  const page = await browser.newPage({ viewport });
+  page.on('pageerror', err => console.log('[page error]', err.message));
+  page.on('dialog', dialog => dialog.accept());
+  return { browser, page };
+}

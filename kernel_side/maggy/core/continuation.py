@@ -25,10 +25,14 @@ optimizer; they are not copied into the new experiment, not re-run and not count
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
+from maggy.core.validation import check_initial_configs_fit
+from maggy.optimizer import AbstractOptimizer, get_optimizer
 from maggy.searchspace import Searchspace
 from maggy.store import ExperimentNotFound, ExperimentRecord, ExperimentStatus, ExperimentStore
 from maggy.trial import HISTORY_LIMIT, Trial, TrialState, thin_points, was_cut_short
@@ -61,6 +65,83 @@ class Earlier:
         """The earlier trials the optimizer learns from: ended ones that are not run again."""
         rerun = {t.retry_of for t in self.reruns}
         return [t for t in self.trials if t.trial_id not in rerun and not was_cut_short(t)]
+
+
+@dataclass(frozen=True)
+class Continued:
+    """An optimizer set up for a run that may continue earlier work (see :func:`set_up`)."""
+
+    earlier: Earlier | None  # a resume: the experiment's earlier trials and re-runs
+    warm_ids: tuple[str, ...]  # full ids of the warm-start experiments
+    num_trials: int  # what the optimizer was set up with (a resume: at least the earlier target)
+    planned: int  # the optimizer's planned_trials(), earlier counted trials included
+
+    @property
+    def counted(self) -> int:
+        """Earlier trials that count towards ``planned``."""
+        return 0 if self.earlier is None else self.earlier.counted
+
+
+def set_up(
+    optimizer: AbstractOptimizer,
+    space: Searchspace,
+    *,
+    direction: str,
+    experiment_type: str,
+    num_trials: int,
+    rng: np.random.Generator,
+    store: ExperimentStore | None,
+    resumed: ExperimentRecord | None = None,
+    warm_start: Sequence[str] = (),
+    initial_configs: Sequence[Mapping[str, Any]] = (),
+) -> Continued:
+    """Set ``optimizer`` up for a run (``lagom`` or a ``Study``): check ``initial_configs`` against
+    ``space``, read the resumed experiment's and the warm-start experiments' trials from ``store``
+    (:func:`load_earlier`, :func:`load_warm_start`), ``setup`` the optimizer and teach it the
+    earlier trials inside ``space`` (``warm_start``). Raises ValueError/ExperimentNotFound, saying
+    what to change, before anything is written.
+    """
+    if initial_configs:
+        if optimizer.uses_budget:
+            raise ValueError(
+                f"initial_configs cannot be used with {optimizer.name}, which grants each trial's budget by "
+                "its rungs; run them in an experiment of their own and pass it as warm_start=[ID]"
+            )
+        check_initial_configs_fit(initial_configs, space)
+    earlier = None
+    if resumed is not None and store is not None:
+        earlier = load_earlier(store, resumed, direction, experiment_type, space)
+    warm_ids: list[str] = []
+    warm: list[Trial] = []
+    if warm_start and store is not None:
+        exclude = None if earlier is None else earlier.record.experiment_id
+        warm_ids, warm = load_warm_start(store, warm_start, direction, exclude)
+    target = num_trials if earlier is None else max(num_trials, earlier.target)
+    optimizer.setup(space, target, direction, rng)
+    learned = projected([*(earlier.learned_from() if earlier else []), *warm], space)
+    if learned:
+        optimizer.warm_start(learned)
+    continued = Continued(earlier, tuple(warm_ids), target, optimizer.planned_trials())
+    left = max(continued.planned - continued.counted, 0)
+    if len(initial_configs) > left:
+        raise ValueError(
+            f"initial_configs has {len(initial_configs)} configurations, more than the {left} trials left "
+            "to run; raise num_trials or pass fewer"
+        )
+    return continued
+
+
+def stored_optimizer(record: ExperimentRecord) -> str:
+    """The built-in optimizer a resumed experiment ran with, by name (the default of a resume);
+    ValueError when it was a custom one, which must be passed again."""
+    try:
+        get_optimizer(record.optimizer)
+    except ValueError:
+        raise ValueError(
+            f"resume: experiment {record.experiment_id} ran with the optimizer {record.optimizer!r}, "
+            "which is not built in; pass it again as optimizer=..."
+        ) from None
+    return record.optimizer
 
 
 def load_earlier(

@@ -37,16 +37,7 @@ from maggy.core import events as ev
 from maggy.core.dispatch_queue import AHEAD_MAX_SECONDS as AHEAD_MAX_SECONDS  # re-exported
 from maggy.core.dispatch_queue import DispatchQueue
 from maggy.earlystop import EarlyStopPolicy, check_due
-from maggy.optimizer.base import (
-    BUDGET_ARG,
-    FINISHED,
-    WAIT,
-    AbstractOptimizer,
-    Suggestion,
-    plain_params,
-    plain_value,
-    wire_problem,
-)
+from maggy.optimizer.base import FINISHED, WAIT, AbstractOptimizer, params_and_budget, wire_problem
 from maggy.rpc import messages
 from maggy.trial import CUT_SHORT, Trial, TrialState, extend_bounded, extend_log_tail, transition
 
@@ -531,28 +522,7 @@ class DriverCore:
             if suggestion is FINISHED:
                 self._exhausted = True
                 break
-            if isinstance(suggestion, Suggestion):
-                if suggestion.budget is not None and not self.optimizer.uses_budget:
-                    # lagom checked the training function for `budget` only if uses_budget says so.
-                    raise TypeError(
-                        f"{self.optimizer.name}.suggest() granted a budget, but {self.optimizer.name}."
-                        "uses_budget is False: set the class attribute uses_budget = True"
-                    )
-                params, budget = plain_params(suggestion.params), plain_value(suggestion.budget)
-            elif isinstance(suggestion, dict):
-                if self.optimizer.uses_budget and BUDGET_ARG in suggestion:
-                    # The convention before Suggestion: a plain dict is params only now, so this
-                    # budget would silently become a hyperparameter and the rungs would be lost.
-                    raise TypeError(
-                        f"{self.optimizer.name}.suggest() returned a params dict with a 'budget' key; a "
-                        "dict holds params only: return maggy.optimizer.Suggestion(params, budget=...)"
-                    )
-                params, budget = plain_params(suggestion), None
-            else:
-                raise TypeError(
-                    f"{self.optimizer.name}.suggest() returned {suggestion!r}; expected a params dict, "
-                    "a maggy.optimizer.Suggestion, WAIT or FINISHED"
-                )
+            params, budget = params_and_budget(self.optimizer, suggestion)
             self._suggested += 1
             trial = Trial(trial_id=next(self._ids), params=params, budget=budget)
             self.trials[trial.trial_id] = trial

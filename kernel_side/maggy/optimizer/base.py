@@ -89,6 +89,36 @@ class Suggestion:
         object.__setattr__(self, "params", dict(self.params))
 
 
+def params_and_budget(optimizer: AbstractOptimizer, suggestion: Any) -> tuple[dict[str, Any], float | None]:
+    """What ``optimizer.suggest()`` returned (neither WAIT nor FINISHED) as plain params and budget.
+
+    Raises TypeError, saying what to change, for anything but a params dict or a
+    :class:`Suggestion`, for a budget from an optimizer whose ``uses_budget`` is False, and for a
+    dict with a ``budget`` key from one whose ``uses_budget`` is True (the convention before
+    Suggestion: the budget would silently become a hyperparameter and the rungs be lost).
+    """
+    name = optimizer.name
+    if isinstance(suggestion, Suggestion):
+        if suggestion.budget is not None and not optimizer.uses_budget:
+            # lagom checked the training function for `budget` only if uses_budget says so.
+            raise TypeError(
+                f"{name}.suggest() granted a budget, but {name}.uses_budget is False: set the class "
+                "attribute uses_budget = True"
+            )
+        return plain_params(suggestion.params), plain_value(suggestion.budget)
+    if isinstance(suggestion, dict):
+        if optimizer.uses_budget and BUDGET_ARG in suggestion:
+            raise TypeError(
+                f"{name}.suggest() returned a params dict with a 'budget' key; a dict holds params only: "
+                "return maggy.optimizer.Suggestion(params, budget=...)"
+            )
+        return plain_params(suggestion), None
+    raise TypeError(
+        f"{name}.suggest() returned {suggestion!r}; expected a params dict, a maggy.optimizer.Suggestion, "
+        "WAIT or FINISHED"
+    )
+
+
 def wire_problem(params: Mapping[Any, Any], budget: Any = None) -> str | None:
     """Why ``params``/``budget`` cannot travel to a worker (a sentence naming the culprit), or None.
 

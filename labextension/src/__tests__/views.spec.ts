@@ -4,6 +4,8 @@ import {
   TranslationBundle
 } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { MaggyConnection } from '../comm';
 import { ExperimentsModel } from '../model';
@@ -37,6 +39,27 @@ function setup() {
 function attached<T extends Widget>(widget: T): T {
   Widget.attach(widget, document.body);
   return widget;
+}
+
+/** The text colours the extension's stylesheet gives `node` (jsdom computes no `var()` colours). */
+function greyedBy(node: Element): string[] {
+  const style = document.createElement('style');
+  style.textContent = readFileSync(
+    join(__dirname, '..', '..', 'style', 'base.css'),
+    'utf8'
+  );
+  document.head.append(style);
+  try {
+    return [...style.sheet!.cssRules]
+      .filter(
+        (rule): rule is CSSStyleRule =>
+          rule instanceof CSSStyleRule && node.matches(rule.selectorText)
+      )
+      .map(rule => rule.style.color)
+      .filter(color => Boolean(color));
+  } finally {
+    style.remove();
+  }
 }
 
 describe('TrialTable', () => {
@@ -78,8 +101,15 @@ describe('TrialTable', () => {
     expect(row.classList.contains('maggy-mod-earlier')).toBe(true);
     expect(row.querySelector('button')!.hidden).toBe(true);
     expect(row.title).toBe('from an earlier run of this experiment');
-    const now = table.node.querySelector('tr[data-trial-id="0"]')!;
+    const now = table.node.querySelector<HTMLTableRowElement>(
+      'tr[data-trial-id="0"]'
+    )!;
     expect(now.classList.contains('maggy-mod-earlier')).toBe(false);
+    expect(now.title).toBe('');
+    // greyed by the stylesheet (so themes can restyle it), not by an inline style
+    expect(row.style.cssText).toBe('');
+    expect(greyedBy(row)).toEqual(['var(--jp-ui-font-color3)']);
+    expect(greyedBy(now)).toEqual([]);
   });
 
   it('stops a trial through the connection, not by selecting the row', () => {

@@ -128,10 +128,9 @@ export class TrialTable extends LazyView {
       'maggy-mod-selected',
       trial.id === this._model.selectedTrialId
     );
-    // A resumed experiment's earlier trials: greyed (inline, so no stylesheet rule is needed)
-    // and grey in the swatch, as in the chart.
+    // A resumed experiment's earlier trials: greyed by the stylesheet (`maggy-mod-earlier`, so
+    // a theme can restyle it); the swatch takes the chart's grey, the key to its faded lines.
     row.classList.toggle('maggy-mod-earlier', trial.earlier);
-    row.style.opacity = trial.earlier ? '0.55' : '';
     row.title = trial.earlier
       ? this._trans.__('from an earlier run of this experiment')
       : '';

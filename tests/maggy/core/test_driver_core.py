@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 
 from maggy.core import events as ev
+from maggy.core.continuation import Earlier
 from maggy.core.driver_core import AHEAD_MAX_SECONDS, DriverConfig, DriverCore
 from maggy.earlystop import get_policy
 from maggy.optimizer import WAIT, AbstractOptimizer, RandomSearch
 from maggy.rpc import messages
 from maggy.searchspace import Searchspace
-from maggy.trial import TrialState
+from maggy.testing.store_conformance import make_record
+from maggy.trial import Trial, TrialState
 
 
 class FakeClock:
@@ -611,3 +613,60 @@ def test_a_budget_from_an_optimizer_that_does_not_declare_uses_budget_fails_the_
     core = make_core(optimizer=ScriptedOptimizer([Suggestion({"x": 0.1}, budget=3)]))
     assert register(core, "w0")[0]["op"] == "DONE"
     assert "set the class attribute uses_budget = True" in str(core.failure)
+
+
+def _earlier(trials: list[Trial], reruns: list[Trial] = ()) -> Earlier:
+    record = make_record("exp", status="FAILED")
+    return Earlier(record=record, trials=trials, reruns=list(reruns), counted=len(trials), target=len(trials))
+
+
+def test_a_resumed_core_keeps_earlier_trials_runs_reruns_first_and_counts_them():
+    lost = Trial(trial_id=1, params={"x": 0.25}, state=TrialState.LOST)
+    earlier = _earlier(
+        [Trial(trial_id=0, params={"x": 0.5}, state=TrialState.FINISHED, metric=0.5), lost],
+        reruns=[Trial(trial_id=2, params={"x": 0.25}, retry_of=1)],
+    )
+    opt = RandomSearch()
+    opt.setup(Searchspace(x=("DOUBLE", [0.0, 1.0])), 3, "max", np.random.default_rng(0))
+    core = DriverCore(
+        DriverConfig(experiment_id="exp", direction="max"), opt, clock=FakeClock(), earlier=earlier
+    )
+    reply, state = register(core, "w0")
+    assert (reply["trial_id"], reply["params"]) == (2, {"x": 0.25})  # the re-run first
+    reply = final(core, state, "w0", 2, metric=0.3)
+    assert reply["trial_id"] == 3  # then one new suggestion: 2 earlier + 1 = num_trials 3
+    assert final(core, state, "w0", 3, metric=0.1)["op"] == "DONE"
+    trials = core.snapshot_trials()
+    assert [(t.trial_id, t.state, t.retry_of) for t in trials] == [
+        (0, TrialState.FINISHED, None),
+        (1, TrialState.LOST, None),
+        (2, TrialState.FINISHED, 1),
+        (3, TrialState.FINISHED, None),
+    ]
+    started = [e.trial.trial_id for e in drain(core) if isinstance(e, ev.TrialStarted)]
+    assert started == [2, 3]  # earlier trials are not started again (nor written again)
+
+
+def test_early_stopping_compares_with_a_resumed_experiments_earlier_trials():
+    clock = FakeClock()
+    good = [
+        Trial(
+            trial_id=i,
+            params={"x": i / 10},
+            state=TrialState.FINISHED,
+            metric=1.0,
+            history=[[s, 1.0] for s in range(5)],
+        )
+        for i in range(3)
+    ]
+    opt = RandomSearch()
+    opt.setup(Searchspace(x=("DOUBLE", [0.0, 1.0])), 5, "max", np.random.default_rng(0))
+    config = DriverConfig(
+        experiment_id="exp", direction="max", es_policy=get_policy("median"), es_interval=1, es_min=3
+    )
+    core = DriverCore(config, opt, clock=clock, earlier=_earlier(good))
+    reply, state = register(core, "w0")
+    core.handle(messages.hb("w0", reply["trial_id"], [[s, 0.0] for s in range(5)], []), state)
+    clock.now += 10
+    core.tick()  # no trial of this run has ended: the earlier ones are the reference
+    assert core.handle(messages.hb("w0", reply["trial_id"], [], []), state)["op"] == "STOP"

@@ -337,3 +337,83 @@ def test_an_async_training_function_is_a_usage_error():
 def test_backend_flag_takes_spark_as_lagom_does():
     # Before: the magic refused --backend spark, which lagom(backend='spark') accepts.
     assert lagom_config("train --searchspace sp --backend spark", ns()).options.backend == "spark"
+
+
+# ---- continuing: --resume ID, --warm-start ID[,ID...], --initial-configs NAME ----
+
+
+def test_resume_needs_no_searchspace_and_keeps_the_stored_name():
+    # Before: "--searchspace NAME is required"; a resume uses the experiment's stored space.
+    config = lagom_config("--resume 20261205-1015 --num-trials 20", ns(), cell_functions=["train"])
+    assert config.options == LagomOptions(map_fun=train, resume="20261205-1015", num_trials=20)
+    # No name: lagom keeps the one the experiment has (the function's name would rename it).
+    assert config.options.name == LagomOptions(map_fun=train).name
+
+
+def test_resume_takes_a_changed_space_optimizer_and_name_when_given():
+    config = lagom_config(
+        "train --resume abc --searchspace sp --optimizer tpe --name again", ns(), cell_functions=None
+    )
+    assert config.options.resume == "abc" and config.options.searchspace is SP
+    assert (config.options.optimizer, config.options.name) == ("tpe", "again")
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        "--warm-start a,b,c",
+        "--warm-start 'a, b c'",
+        '--warm-start "a b" --warm-start c',
+        "--warm-start a --warm-start b,c",
+    ],
+)
+def test_warm_start_takes_ids_separated_by_commas_blanks_or_repeated_flags(flags):
+    config = lagom_config(f"--searchspace sp {flags}", ns(), cell_functions=["train"])
+    assert config.options.warm_start == ("a", "b", "c")
+
+
+def test_initial_configs_is_a_notebook_variable_holding_params_dicts():
+    configs = [{"x": 0.25}, {"x": 0.75}]
+    config = lagom_config(
+        "--searchspace sp --initial-configs first", ns(first=configs), cell_functions=["train"]
+    )
+    assert config.options.initial_configs == ({"x": 0.25}, {"x": 0.75})
+
+
+@pytest.mark.parametrize(
+    ("flags", "namespace", "fragment"),
+    [
+        (
+            "--initial-configs nope",
+            ns(),
+            "--initial-configs 'nope': no variable named 'nope' in the notebook",
+        ),
+        ("--initial-configs one", ns(one={"x": 0.5}), "initial_configs must be a list of dicts"),
+        (
+            "--initial-configs bad",
+            ns(bad=[0.5]),
+            "initial_configs[0] must be a dict of hyperparameter values",
+        ),
+        ("--resume ''", ns(), "resume must be an experiment id"),
+    ],
+)
+def test_continuing_mistakes_are_usage_errors(flags, namespace, fragment):
+    with pytest.raises(UsageError) as info:
+        lagom_config(f"--searchspace sp {flags}", namespace, cell_functions=["train"])
+    assert fragment in str(info.value)
+
+
+def test_continuing_flags_are_listed_under_their_heading():
+    from maggy_jupyter.magics.cells import MaggyMagics
+
+    help_text = MaggyMagics.lagom.__doc__
+    heading = help_text.index("continuing:")
+    section = help_text[heading : help_text.index("workers:", heading)]
+    for flag in ("--resume ID", "--warm-start <ID[,ID...]>", "--initial-configs NAME"):
+        assert flag in section, flag
+    assert "required, unless --ablation or --resume, which uses the stored one" in " ".join(help_text.split())
+
+
+def test_without_searchspace_the_error_mentions_resume():
+    with pytest.raises(UsageError, match="--resume ID continues a stored experiment with its own"):
+        lagom_config("--num-trials 3", ns(), cell_functions=["train"])

@@ -263,3 +263,56 @@ def test_searchspace_builder_magic_starts_from_and_binds_to_name(ip):
     assert ip.user_ns["sp"] == Searchspace(lr=("DOUBLE", [1e-4, 0.1], "log"), units=("INTEGER", [8, 64]))
     fresh = ip.run_line_magic("searchspace_builder", "new_space")
     assert len(fresh.rows) == 1 and "new_space" not in ip.user_ns
+
+
+@pytest.mark.integration
+def test_lagom_resume_continues_an_experiment_without_its_searchspace(ip):
+    ip.run_cell_magic("searchspace", "sp", "x: DOUBLE [0, 6]\ny: INTEGER [-2, 4]")
+    first = ip.run_cell_magic("lagom", "--searchspace sp --num-trials 3 --num-workers 2 --seed 3", TOY)
+    eid = first["experiment_id"]
+    del ip.user_ns["sp"]  # the stored space is used: the notebook need not have it any more
+    again = ip.run_cell_magic(
+        "lagom", f"--resume {eid[:17]} --num-trials 5 --num-workers 2 --seed 4 --out more", TOY
+    )
+    assert ip.user_ns["more"] is again and again["experiment_id"] == eid and again["status"] == "FINISHED"
+    with open_store() as store:
+        record, trials = store.get_experiment(eid), store.get_trials(eid)
+    assert record.name == "toy" and record.status == "FINISHED"
+    assert sorted(t.trial_id for t in trials) == [0, 1, 2, 3, 4]
+    assert all(t.state is TrialState.FINISHED for t in trials)
+    renamed = ip.run_line_magic("lagom", f"toy --resume {eid} --num-trials 6 --name renamed")
+    assert renamed["experiment_id"] == eid
+    with open_store() as store:
+        assert store.get_experiment(eid).name == "renamed"
+
+
+@pytest.mark.integration
+def test_lagom_warm_start_and_initial_configs_from_the_notebook(ip):
+    ip.run_cell_magic("searchspace", "sp", "x: DOUBLE [0, 6]\ny: INTEGER [-2, 4]")
+    a = ip.run_cell_magic("lagom", "--searchspace sp --num-trials 2 --num-workers 1 --out a", TOY)
+    b = ip.run_cell_magic("lagom", "--searchspace sp --num-trials 2 --num-workers 1 --out b", TOY)
+    ip.user_ns["first"] = [{"x": 3.0, "y": 1}, {"x": 0.5, "y": -2}]
+    ids = f"{a['experiment_id']},{b['experiment_id'][:17]}"
+    result = ip.run_cell_magic(
+        "lagom",
+        f"--searchspace sp --num-trials 3 --num-workers 1 --warm-start {ids} --initial-configs first",
+        TOY,
+    )
+    eid, earlier = result["experiment_id"], [a["experiment_id"], b["experiment_id"]]
+    assert result["status"] == "FINISHED" and eid not in earlier
+    with open_store() as store:
+        record, trials = store.get_experiment(eid), store.get_trials(eid)
+    assert record.config["warm_start"] == earlier
+    by_id = {t.trial_id: t for t in trials}
+    assert (
+        len(trials) == 3 and by_id[0].params == {"x": 3.0, "y": 1} and by_id[1].params == {"x": 0.5, "y": -2}
+    )
+    assert by_id[0].metric == 0  # the optimum, run first as given
+
+
+@pytest.mark.parametrize("flags", ["--resume nope", "--searchspace sp --warm-start nope"])
+def test_an_unknown_experiment_id_is_a_usage_error(ip, flags):
+    # Before: a KeyError traceback from lagom; a wrong id is a mistake in the line.
+    ip.run_cell_magic("searchspace", "sp", "x: DOUBLE [0, 1]")
+    with pytest.raises(UsageError, match=r"no experiment with id 'nope'.*\(here: %maggy list\)"):
+        ip.run_cell_magic("lagom", f"{flags} --no-progress", "def f(x):\n    return x\n")
