@@ -20,7 +20,8 @@ from maggy import Searchspace, experiment
 from maggy.core import events as ev
 from maggy.optimizer import RandomSearch
 from maggy.store import ExperimentNotFound, StoreError, open_store
-from maggy.trial import TrialState
+from maggy.testing.store_conformance import make_record
+from maggy.trial import Trial, TrialState
 
 pytestmark = pytest.mark.integration
 
@@ -314,3 +315,26 @@ def test_same_seed_same_history_same_suggestions(tmp_path: Path) -> None:
         lagom(tmp_path / name, resume=eid, num_trials=10, seed=9, num_workers=1)
         copies.append([t.params for t in stored(tmp_path / name, eid)[1]])
     assert copies[0] == copies[1] and len(copies[0]) == 10
+
+
+def test_a_grid_resumed_after_losing_a_trial_runs_every_point_once(tmp_path: Path) -> None:
+    """Killed after 3 of 6 grid points, with the 4th running: its re-run is that point, and the
+    grid goes on with the 5th and 6th (not the 4th again)."""
+    grid = Searchspace(x=("DISCRETE", [0.1, 0.2, 0.3]), k=("INTEGER", [1, 2]))
+    points = [{"x": x, "k": k} for x in (0.1, 0.2, 0.3) for k in (1, 2)]
+    record = make_record(
+        searchspace=grid.to_dict(), optimizer="GridSearch", num_trials=6, config={"num_trials_asked": 6}
+    )
+    with open_store(tmp_path / "store.db") as store:  # as a kernel death leaves it, once closed
+        store.create_experiment(record)
+        for i, params in enumerate(points[:4]):
+            state = TrialState.FINISHED if i < 3 else TrialState.LOST
+            store.save_trial(
+                record.experiment_id, Trial(i, params, state=state, metric=1.0 if i < 3 else None)
+            )
+        store.finish_experiment(record.experiment_id, "FAILED", time.time(), None)
+    lagom(tmp_path, resume=record.experiment_id, direction="max")
+    _, after = stored(tmp_path, record.experiment_id)
+    assert [(t.trial_id, t.retry_of) for t in after[4:]] == [(4, 3), (5, None), (6, None)]
+    finished = [t.params for t in after if t.state is TrialState.FINISHED]
+    assert sorted(map(str, finished)) == sorted(map(str, points))

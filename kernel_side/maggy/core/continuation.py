@@ -11,7 +11,9 @@ The rules of a resume (each is tested in ``tests/maggy/core/test_continuation.py
 * The direction and the experiment type must stay as they were; an ablation's study too.
 * Every earlier trial is kept, with its id, history and logs. LOST trials (a dead worker or kernel)
   and trials cut short because the experiment ended (:func:`maggy.trial.was_cut_short`) are run
-  again, as new trials that retry them (``retry_of``); a LOST trial that already has a retry is not.
+  again, as new trials that retry them (``retry_of``), with their params projected onto the new
+  search space; a LOST trial that already has a retry is not, nor one outside the new space (a
+  new suggestion takes its place).
 * Earlier trials count towards ``num_trials``, as they did in the run that made them; the
   experiment runs until it has ``max(num_trials, its earlier num_trials)`` (``planned_trials`` of
   its optimizer) plus the re-runs.
@@ -62,9 +64,11 @@ class Earlier:
         return max(ids) + 1 if ids else 0
 
     def learned_from(self) -> list[Trial]:
-        """The earlier trials the optimizer learns from: ended ones that are not run again."""
-        rerun = {t.retry_of for t in self.reruns}
-        return [t for t in self.trials if t.trial_id not in rerun and not was_cut_short(t)]
+        """The earlier trials the optimizer hears of (``warm_start``): every one but those a retry
+        replaced. The cut-short ones among them are those this run runs again: an optimizer
+        counts them as handed out, and hears of their result from the re-run."""
+        replaced = {t.retry_of for t in self.trials if t.retry_of is not None}
+        return [t for t in self.trials if t.trial_id not in replaced]
 
 
 @dataclass(frozen=True)
@@ -187,21 +191,22 @@ def load_earlier(
     trials = [_as_earlier(t) for t in stored]
     retried = {t.retry_of for t in trials if t.retry_of is not None}
     reruns: list[Trial] = []
+    dropped = 0  # cut short, but outside the new space: a new suggestion takes each one's place
     next_id = max((t.trial_id for t in trials), default=-1) + 1
     for trial in trials:
         if was_cut_short(trial) and trial.trial_id not in retried:
-            reruns.append(
-                Trial(
-                    trial_id=next_id, params=dict(trial.params), budget=trial.budget, retry_of=trial.trial_id
-                )
-            )
+            point = searchspace.project(trial.params)  # run again as a point of the space it runs in
+            if point is None:
+                dropped += 1
+                continue
+            reruns.append(Trial(trial_id=next_id, params=point, budget=trial.budget, retry_of=trial.trial_id))
             next_id += 1
     target = record.config.get("num_trials_asked", record.num_trials)
     return Earlier(
         record=record,
         trials=trials,
         reruns=reruns,
-        counted=sum(t.retry_of is None for t in trials),
+        counted=sum(t.retry_of is None for t in trials) - dropped,
         target=target if isinstance(target, int) else record.num_trials,
     )
 

@@ -15,7 +15,7 @@ from maggy._rng import SeedLike, as_generator
 from maggy.optimizer._encoding import Encoder, config_key
 from maggy.optimizer._history import Observations, Pending, draw_new, space_size
 from maggy.optimizer.base import FINISHED, AbstractOptimizer, Decision
-from maggy.trial import Trial
+from maggy.trial import Trial, was_cut_short
 
 
 class ModelBasedOptimizer(AbstractOptimizer):
@@ -55,9 +55,13 @@ class ModelBasedOptimizer(AbstractOptimizer):
         self._pending.pop(trial.params)
 
     def warm_start(self, trials: Sequence[Trial]) -> None:
-        """Earlier results feed the model (see base), and their configurations are not repeated."""
+        """Earlier results feed the model (see base), their configurations are not repeated, and
+        those run again (cut short) are pending, as if just suggested."""
         super().warm_start(trials)
         self._seen.update(config_key(trial.params) for trial in trials)
+        for trial in trials:
+            if was_cut_short(trial):
+                self._pending.add(trial.params)
 
     @abc.abstractmethod
     def _from_model(self) -> dict[str, Any]:

@@ -58,7 +58,7 @@ from maggy.optimizer._encoding import config_key
 from maggy.optimizer._history import Pending
 from maggy.optimizer.base import BUDGET_ARG, FINISHED, WAIT, AbstractOptimizer, Decision, Suggestion
 from maggy.optimizer.randomsearch import RandomSearch
-from maggy.trial import Trial, TrialState
+from maggy.trial import Trial, TrialState, was_cut_short
 
 logger = logging.getLogger("maggy")
 
@@ -160,8 +160,9 @@ class Asha(AbstractOptimizer):
         Each configuration joins the bracket that starts at the lowest budget it ran with, and
         each of its results is recorded at its budget's rung; a result above the bracket's bottom
         rung marks the configuration promoted from the rung below, so it is not promoted twice.
-        Trials whose budget is not a rung of this schedule (changed budgets or num_trials) are
-        not used. Configurations already run are not drawn again.
+        A run cut short (run again now) is pending at its rung instead, its result recorded when
+        the re-run reports. Trials whose budget is not a rung of this schedule (changed budgets or
+        num_trials) are not used. Configurations already run are not drawn again.
         """
         self.trials.extend(trials)
         runs: dict[str, list[Trial]] = {}
@@ -175,11 +176,15 @@ class Asha(AbstractOptimizer):
             if bracket is None:
                 continue
             bracket.started += 1
+            index = self.brackets.index(bracket)
             for trial in config_runs:
                 rung = bracket.budgets.index(trial.budget)
                 if rung > 0:
                     bracket.promoted[rung - 1].add(key)
-                bracket.record(trial.params, rung, self._loss(trial))
+                if was_cut_short(trial):
+                    self._pending.add(trial.params, tag=(index, rung), extra=trial.budget)
+                else:
+                    bracket.record(trial.params, rung, self._loss(trial))
             self._sampler.warm_start(config_runs[:1])
 
     def _loss(self, trial: Trial) -> float | None:

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
+from maggy.trial import was_cut_short
+
 if TYPE_CHECKING:
     from maggy.searchspace import Searchspace
     from maggy.trial import Trial
@@ -229,13 +231,19 @@ class AbstractOptimizer(abc.ABC):
         trials, and those of the experiments named in ``lagom(warm_start=...)``), in the order they
         ran, with their params projected onto this search space
         (:meth:`maggy.searchspace.Searchspace.project`; trials outside it are not passed) and their
-        ``budget`` as granted then. They were not suggested by this object. The default hands each
-        to ``on_trial_finished``, which is right for an optimizer that learns from results alone;
-        one that keeps its own bookkeeping of what it handed out (no repeats, grid points,
-        rungs) overrides this to rebuild it. ``planned_trials()`` is read after this call.
+        ``budget`` as granted then. They were not suggested by this object. Those cut short
+        (:func:`maggy.trial.was_cut_short`: LOST, or STOPPED when the experiment ended) are being
+        run again by this run, with the same params and budget: count them as handed out; their
+        result comes to ``on_trial_finished`` like any other.
+
+        The default hands every other one to ``on_trial_finished``, which is right for an
+        optimizer that learns from results alone; one that keeps its own bookkeeping of what it
+        handed out (no repeats, grid points, rungs, pending trials) overrides this to rebuild it.
+        ``planned_trials()`` is read after this call.
         """
         for trial in trials:
-            self.on_trial_finished(trial)
+            if not was_cut_short(trial):
+                self.on_trial_finished(trial)
 
     def planned_trials(self) -> int:
         """How many trials this optimizer will run; defaults to the ``num_trials`` asked for."""

@@ -120,7 +120,24 @@ def test_resume_keeps_every_trial_and_reruns_lost_and_cut_short_ones(store: Expe
     assert earlier.counted == 7  # every trial but the retry counts towards num_trials
     assert earlier.target == 7
     assert earlier.next_id == 10
-    assert [t.trial_id for t in earlier.learned_from()] == [0, 3, 5, 6, 7]
+    # The optimizer hears of all but 4 (its retry 5 replaced it); 1 and 2 as running again.
+    assert [t.trial_id for t in earlier.learned_from()] == [0, 1, 2, 3, 5, 6, 7]
+
+
+def test_a_trial_cut_short_runs_again_in_the_new_space_or_gives_its_place(store: ExperimentStore) -> None:
+    eid = _stored(
+        store,
+        [
+            _trial(0, TrialState.LOST, params={"lr": 0.01, "units": 32}),
+            _trial(1, TrialState.LOST, params={"lr": 0.09, "units": 32}),
+            _trial(2, TrialState.FINISHED, 0.5),
+        ],
+    )
+    narrower = Searchspace(lr=("DOUBLE", [0.001, 0.05]), units=("DISCRETE", [32, 64]))
+    narrower.add("act", ("CATEGORICAL", ["relu", "tanh"]), default="tanh")
+    earlier = load_earlier(store, find_experiment(store, eid, "resume"), "max", "optimization", narrower)
+    assert [(r.retry_of, r.params) for r in earlier.reruns] == [(0, {"lr": 0.01, "units": 32, "act": "tanh"})]
+    assert earlier.counted == 2  # trial 1 lies outside: not run again, a new suggestion replaces it
 
 
 def test_resume_of_a_running_experiment_is_refused(store: ExperimentStore) -> None:

@@ -107,3 +107,37 @@ def test_asha_rebuilds_its_rungs_from_earlier_budgets() -> None:
         and second.budget == 1
         and second.params["x"] not in {i / 10 for i in range(6)}
     )
+
+
+def test_grid_search_leaves_a_point_being_run_again_to_its_rerun() -> None:
+    space = Searchspace(a=("INTEGER", [0, 3]))
+    opt = GridSearch()
+    opt.setup(space, 4, "max", np.random.default_rng(0))
+    opt.warm_start([_done(0, {"a": 0}, 1.0), _done(1, {"a": 1}, None, state=TrialState.LOST)])
+    assert opt.planned_trials() == 4 and _drain(opt) == [{"a": 2}, {"a": 3}]  # a=1 is its rerun's
+
+
+def test_model_based_optimizers_count_a_rerun_as_pending_and_learn_its_result() -> None:
+    space = Searchspace(x=("DOUBLE", [0.0, 1.0]))
+    opt = get_optimizer("tpe")
+    opt.setup(space, 10, "max", np.random.default_rng(0))
+    cut = _done(3, {"x": 0.7}, None, state=TrialState.STOPPED)
+    cut.error = "cut short: the experiment ended (interrupted by the user)"
+    opt.warm_start([_done(0, {"x": 0.1}, 0.1), cut])
+    assert len(opt._history) == 1 and len(opt._pending) == 1
+    opt.on_trial_finished(_done(9, {"x": 0.7}, 0.7))  # the re-run reports
+    assert len(opt._history) == 2 and len(opt._pending) == 0
+
+
+def test_asha_records_a_rerun_at_the_rung_its_cut_short_run_had() -> None:
+    space = Searchspace(x=("DOUBLE", [0.0, 1.0]))
+    opt = Asha(reduction_factor=3, min_budget=1, max_budget=9)
+    opt.setup(space, 30, "max", np.random.default_rng(0))
+    earlier = [_done(i, {"x": i / 10}, float(i), budget=1) for i in range(3)]
+    earlier.append(_done(3, {"x": 0.2}, None, budget=3, state=TrialState.LOST))  # promoted, then lost
+    opt.warm_start(earlier)
+    bracket = opt.brackets[0]
+    assert bracket.counts() == [3, 0, 0] and len(opt._pending) == 1
+    assert bracket.promotion() is None  # x=0.2 was promoted already: its rerun is that promotion
+    opt.on_trial_finished(_done(9, {"x": 0.2}, 2.5, budget=3))
+    assert bracket.counts() == [3, 1, 0] and len(opt._pending) == 0
