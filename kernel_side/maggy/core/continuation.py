@@ -37,7 +37,7 @@ from maggy.core.validation import check_initial_configs_fit
 from maggy.optimizer import AbstractOptimizer, get_optimizer
 from maggy.searchspace import Searchspace
 from maggy.store import ExperimentNotFound, ExperimentRecord, ExperimentStatus, ExperimentStore
-from maggy.trial import HISTORY_LIMIT, Trial, TrialState, thin_points, was_cut_short
+from maggy.trial import HISTORY_LIMIT, Trial, TrialState, was_cut_short
 
 
 @dataclass(frozen=True)
@@ -187,8 +187,10 @@ def load_earlier(
             f"({_choices(record.searchspace)} then, {_choices(searchspace.to_dict())} now); an "
             "ablation resumes with the same study: undo the change, or start a new experiment"
         )
-    stored = store.get_trials(eid)
-    trials = [_as_earlier(t) for t in stored]
+    histories = store.get_histories(eid, HISTORY_LIMIT)  # bounded: the stored curves may be long
+    trials = [
+        _as_earlier(t, histories.get(t.trial_id, [])) for t in store.get_trials(eid, with_history=False)
+    ]
     retried = {t.retry_of for t in trials if t.retry_of is not None}
     reruns: list[Trial] = []
     dropped = 0  # cut short, but outside the new space: a new suggestion takes each one's place
@@ -271,16 +273,12 @@ def find_experiment(store: ExperimentStore, ref: Any, argument: str) -> Experime
         raise ExperimentNotFound(f"{argument}={ref!r}: {exc}") from None
 
 
-def _as_earlier(trial: Trial) -> Trial:
-    """A stored trial as the driver keeps it: history thinned, no logs, never PENDING or RUNNING
-    (an experiment that is not RUNNING has none; a store written by hand might)."""
-    history = (
-        thin_points(trial.history, HISTORY_LIMIT // 2)
-        if len(trial.history) > HISTORY_LIMIT
-        else trial.history
-    )
+def _as_earlier(trial: Trial, history: list[list[float]]) -> Trial:
+    """A stored trial (read without history and logs: the store keeps them) as the driver keeps
+    it, with ``history`` (bounded) and never PENDING or RUNNING (an experiment that is not
+    RUNNING has none; a store written by hand might)."""
     state = trial.state if trial.state.is_terminal else TrialState.LOST
-    return replace(trial, history=list(history), logs=[], state=state)
+    return replace(trial, history=history, logs=[], state=state)
 
 
 def _choices(space: dict[str, Any] | None) -> str:

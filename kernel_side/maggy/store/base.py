@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from maggy.core.result import best_trial
-from maggy.trial import Trial
+from maggy.trial import HISTORY_LIMIT, Trial, extend_bounded
 
 
 class ExperimentStatus(str, enum.Enum):
@@ -225,6 +225,22 @@ class ExperimentStore(abc.ABC):
         ``history`` and ``logs`` is empty, and a backend should not read the points and lines at
         all (long curves and logs are the bulk of a store; a summary of the trials needs none of
         them)."""
+
+    def get_histories(self, experiment_id: str, limit: int = HISTORY_LIMIT) -> dict[int, list[list[float]]]:
+        """Each trial's history (by trial id; trials without points left out), thinned evenly to
+        at most ``limit`` points as the driver keeps them (:func:`maggy.trial.extend_bounded`:
+        the first and the latest point kept), without logs. What a resumed experiment needs of
+        its earlier curves: a backend should read them a trial at a time, so that memory stays
+        bounded by ``limit`` points per trial whatever the stored curves' length. Raises
+        :class:`ExperimentNotFound` like ``get_trials``. This default reads every whole history.
+        """
+        histories = {}
+        for trial in self.get_trials(experiment_id):
+            if trial.history:
+                kept: list[list[float]] = []
+                extend_bounded(kept, trial.history, limit)
+                histories[trial.trial_id] = kept
+        return histories
 
     def trial_summary(self, experiment_id: str, direction: str) -> TrialSummary:
         """Counts and the best trial of the experiment (exact id), see TrialSummary.

@@ -52,7 +52,7 @@ from maggy.store.base import (
     StoreError,
     TrialSummary,
 )
-from maggy.trial import TERMINAL_STATES, Trial, TrialState
+from maggy.trial import HISTORY_LIMIT, TERMINAL_STATES, Trial, TrialState, extend_bounded
 
 #: The states whose trials may be the best one (see ``maggy.core.result.scored_trials``).
 _SCORED_STATES = (TrialState.FINISHED, TrialState.EARLY_STOPPED, TrialState.STOPPED)
@@ -490,6 +490,29 @@ class SQLiteStore(ExperimentStore):
                     if trial is not None:  # chunks of a trial row that is gone are no one's
                         getattr(trial, field).extend(_loads(text))
         return trials
+
+    def get_histories(self, experiment_id: str, limit: int = HISTORY_LIMIT) -> dict[int, list[list[float]]]:
+        histories: dict[int, list[list[float]]] = {}
+        with self._locked() as conn:
+            if (
+                conn.execute("SELECT 1 FROM experiments WHERE experiment_id = ?", (experiment_id,)).fetchone()
+                is None
+            ):
+                raise ExperimentNotFound(f"no experiment with id {experiment_id!r}")
+            # What save_trial wrote whole sits in the trial's row, what came later in appended
+            # chunks (get_trials' order). Chunk by chunk, thinned as they come: never more than
+            # ``limit`` points of a trial (plus one chunk) in memory, however long the curves.
+            for trial_id, text in conn.execute(
+                "SELECT trial_id, history FROM trials WHERE experiment_id = ? AND history != '[]'",
+                (experiment_id,),
+            ):
+                extend_bounded(histories.setdefault(trial_id, []), _loads(text), limit)
+            for trial_id, text in conn.execute(
+                "SELECT trial_id, points FROM trial_points WHERE experiment_id = ? ORDER BY trial_id, chunk",
+                (experiment_id,),
+            ):
+                extend_bounded(histories.setdefault(trial_id, []), _loads(text), limit)
+        return {trial_id: points for trial_id, points in histories.items() if points}
 
     def trial_summary(self, experiment_id: str, direction: str) -> TrialSummary:
         terminal = tuple(s.value for s in TERMINAL_STATES)

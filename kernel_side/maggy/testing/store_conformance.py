@@ -180,6 +180,27 @@ def test_resume_experiment_refuses_a_running_or_unknown_one(store: ExperimentSto
         store.resume_experiment(make_record("nope"))
 
 
+def test_get_histories_bounded_in_order_without_logs(store: ExperimentStore) -> None:
+    rec = make_record()
+    store.create_experiment(rec)
+    eid = rec.experiment_id
+    store.save_trial(eid, Trial(0, {}, history=[[0, 0.0], [1, 1.0]]))
+    store.save_trial_progress(eid, Trial(0, {}), [[s, float(s)] for s in range(2, 5000)], ["a log line"])
+    store.save_trial(eid, Trial(1, {}, history=[[0, 7.0]]))
+    store.save_trial(eid, Trial(2, {}))  # no points: left out
+    histories = store.get_histories(eid, limit=100)
+    assert sorted(histories) == [0, 1]
+    assert histories[1] == [[0, 7.0]]
+    long = histories[0]
+    assert len(long) <= 100 and long[0] == [0, 0.0] and long[-1] == [4999, 4999.0]
+    steps = [p[0] for p in long]
+    assert (
+        steps == sorted(steps) and max(b - a for a, b in zip(steps, steps[1:], strict=False)) < 400
+    )  # spread
+    with pytest.raises(KeyError):
+        store.get_histories("nope")
+
+
 def test_list_experiments_newest_first_with_limit(store: ExperimentStore) -> None:
     assert store.list_experiments() == []
     starts = [30.0, 10.0, 50.0, 20.0, 40.0]
