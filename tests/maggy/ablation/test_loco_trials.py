@@ -14,6 +14,7 @@ from maggy.ablation.prepare import prepare_ablation  # noqa: E402
 from maggy.ablation.resolve import AblationTrial, resolve_study  # noqa: E402
 from maggy.optimizer import FINISHED  # noqa: E402
 from maggy.store import open_store  # noqa: E402
+from maggy.trial import Trial, TrialState  # noqa: E402
 
 pytestmark = pytest.mark.tf
 
@@ -79,6 +80,22 @@ def test_loco_plans_base_then_every_component_kind_in_order():
     loco.setup(None, 1, "max", np.random.default_rng(0))
     assert loco.planned_trials() == loco.get_number_of_trials() == 7
     assert [loco.suggest() for _ in range(7)] == [{"ablated": t.label} for t in plan]
+    assert loco.suggest() is FINISHED
+
+
+def test_a_resumed_ablation_skips_the_components_it_ran():
+    loco = LOCO()
+    loco.prepare(resolve_study(full_study()))
+    loco.setup(None, 1, "max", np.random.default_rng(0))
+    ran = [
+        Trial(0, {"ablated": "base"}, state=TrialState.FINISHED, metric=0.9),
+        Trial(1, {"ablated": "feature:a"}, state=TrialState.LOST),  # run again by its rerun
+        Trial(2, {"ablated": "layer:h2"}, state=TrialState.ERROR),
+    ]
+    loco.warm_start(ran)
+    assert loco.planned_trials() == 7
+    rest = [loco.suggest() for _ in range(4)]
+    assert rest == [{"ablated": label} for label in ("feature:b", "group:h1+h3", "group:h*", "model:tiny")]
     assert loco.suggest() is FINISHED
 
 
@@ -219,3 +236,29 @@ def test_lagom_refuses_a_bad_study_before_registering_or_starting_anything(tmp_p
             store=str(tmp_path / "s.db"),
         )
     assert open_store(str(tmp_path / "s.db")).list_experiments() == []
+
+
+@pytest.mark.integration
+def test_an_ablation_resumes_its_lost_component_and_refuses_a_changed_study(tmp_path):
+    store = str(tmp_path / "s.db")
+    args = {"experiment_type": "ablation", "ablator": "loco", "store": store, "progress": False}
+    eid = experiment.lagom(train, ablation_study=full_study(), **args)["experiment_id"]
+    with open_store(store) as s:  # a worker died on layer:h2 and the kernel with it
+        trials = s.get_trials(eid)
+        lost = next(t for t in trials if t.params["ablated"] == "layer:h2")
+        lost.state = TrialState.LOST
+        s.save_trial(eid, lost)
+        s.finish_experiment(eid, "FAILED", lost.end or 0.0, None)
+    changed = full_study()
+    changed.features.include("c")
+    with pytest.raises(ValueError, match="ablation study differs"):
+        experiment.lagom(train, ablation_study=changed, resume=eid, **args)
+    result = experiment.lagom(train, ablation_study=full_study(), resume=eid, **args)
+    assert result["status"] == "FINISHED"
+    with open_store(store) as s:
+        after = s.get_trials(eid)
+    assert (
+        len(after) == 8 and after[7].retry_of == lost.trial_id and after[7].params == {"ablated": "layer:h2"}
+    )
+    finished = sorted(t.params["ablated"] for t in after if t.state is TrialState.FINISHED)
+    assert finished == sorted({t.params["ablated"] for t in trials})  # each component once

@@ -10,6 +10,7 @@ they travel to workers like any params.
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from maggy.ablation.summary import PARAM
@@ -18,6 +19,7 @@ from maggy.optimizer.base import FINISHED, AbstractOptimizer, Decision
 if TYPE_CHECKING:
     from maggy.ablation.ablationstudy import AblationStudy
     from maggy.ablation.resolve import AblationTrial, ResolvedStudy
+    from maggy.trial import Trial
 
 
 class AbstractAblator(AbstractOptimizer):
@@ -65,8 +67,16 @@ class AbstractAblator(AbstractOptimizer):
 
     def initialize(self) -> None:
         self._next = 0
+        self._ran: set[Any] = set()  # labels a resumed study ran (or runs again) already
+
+    def warm_start(self, trials: Sequence[Trial]) -> None:
+        """A resumed ablation (same study) skips the labels its earlier trials ran (see base)."""
+        super().warm_start(trials)
+        self._ran.update(trial.params.get(PARAM) for trial in trials)
 
     def suggest(self) -> dict[str, Any] | Decision:
+        while self._next < len(self.plan) and self.plan[self._next].label in self._ran:
+            self._next += 1
         if self._next >= len(self.plan):
             return FINISHED
         trial = self.plan[self._next]
