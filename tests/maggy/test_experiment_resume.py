@@ -216,6 +216,21 @@ def test_a_changed_space_teaches_only_the_trials_inside_it(tmp_path: Path) -> No
     assert all("act" not in t.params for t in after[:8])
 
 
+def test_a_widened_space_with_a_removed_parameter_teaches_every_earlier_trial(tmp_path: Path) -> None:
+    first = lagom(tmp_path, searchspace=SPACE, num_trials=5, seed=6)
+    eid = first["experiment_id"]
+    _, before = stored(tmp_path, eid)
+    wider = Searchspace(x=("DOUBLE", [-1.0, 2.0]))  # k removed: the earlier points lose it
+
+    def only_x(x):
+        return -((x - 0.3) ** 2)
+
+    lagom(tmp_path, only_x, searchspace=wider, optimizer=Recording(), num_trials=8, resume=eid)
+    assert Recording.taught == [(t.trial_id, {"x": t.params["x"]}, t.metric) for t in before]
+    _, after = stored(tmp_path, eid)
+    assert len(after) == 8 and all(set(t.params) == {"x"} for t in after[5:])
+
+
 def test_direction_change_unknown_id_and_running_experiment_are_refused_before_anything(
     tmp_path: Path,
 ) -> None:
