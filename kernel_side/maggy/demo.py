@@ -9,7 +9,10 @@ validation accuracy per epoch, and the median rule stops trials that fall behind
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+from pathlib import Path
 from typing import Any
 
 from maggy.searchspace import Searchspace
@@ -126,8 +129,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"best validation accuracy {result['best_val']:.4f} (trial {result['best_id']})")
     print("best config:", ", ".join(f"{k}={_fmt(v)}" for k, v in result["best_config"].items()))
-    print(f"see it again with: maggy experiments show {result['experiment_id']}")
+    print(f"see it again with: {cli_command()} experiments show {result['experiment_id']}")
     return 0
+
+
+def cli_command() -> str:
+    """How the user can run this install's ``maggy`` command from here: ``maggy`` when that name
+    finds this install on PATH (an activated venv, a global install), else the script's path
+    (``.venv/bin/maggy`` when run from the clone the README's command installed into)."""
+    script = Path(sys.prefix) / ("Scripts" if os.name == "nt" else "bin") / "maggy"
+    found = shutil.which("maggy")
+    if not script.exists() or (found is not None and Path(found).resolve() == script.resolve()):
+        return "maggy"
+    relative = os.path.relpath(script)
+    return relative if not relative.startswith("..") else str(script)
 
 
 def _fmt(value: Any) -> str:
