@@ -50,6 +50,12 @@ class JupyterFrontend:
     def active(self) -> bool:
         return in_jupyter_kernel()
 
+    @property
+    def shows_worker_output(self) -> bool:
+        """The live view folds what workers write outside trials (its ``worker_output`` pane);
+        the text fallback does not."""
+        return getattr(self.view, "worker_output", None) is not None
+
     def attach(self, handle: ExperimentHandle) -> None:
         """Register ``handle``, show its view, connect the comm bridge (each part optional).
 

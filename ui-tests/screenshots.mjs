@@ -188,7 +188,7 @@ async function main() {
 
     // the final leaderboard: sort the in-cell table by metric, best first
     await output.locator('select').first().selectOption('metric');
-    await output.locator('button', { hasText: 'descending' }).first().click();
+    await output.locator('button', { hasText: 'ascending' }).first().click();
     await page.waitForFunction(
       best => {
         const first = document.querySelector('.jp-Cell .jp-OutputArea tbody tr td');

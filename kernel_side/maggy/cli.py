@@ -14,6 +14,7 @@ a traceback means a bug. The store is imported lazily so that ``maggy --help`` a
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib
 import json
 import math
@@ -116,8 +117,19 @@ def _write_json(out: TextIO, rec: ExperimentRecord, trials: Sequence[Trial]) -> 
     )
 
 
+def _iso_time(ts: float | None) -> str | None:
+    """Unix seconds as ISO 8601 in UTC to the second (``2026-12-07T16:49:12Z``); None for None.
+
+    What spreadsheets and ``pandas.read_csv(..., parse_dates=[...])`` read as a time, the same on
+    every machine (local time would not be)."""
+    if ts is None:
+        return None
+    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _write_csv(out: TextIO, trials: Sequence[Trial]) -> None:
-    """One row per trial; params as ``param_<name>`` columns in first-seen order."""
+    """One row per trial; params as ``param_<name>`` columns in first-seen order; start and end as
+    ISO 8601 UTC, duration in seconds (from the stored times, so finer than the two columns)."""
     import csv
 
     names = list(dict.fromkeys(k for t in trials for k in t.params))
@@ -132,7 +144,9 @@ def _write_csv(out: TextIO, trials: Sequence[Trial]) -> None:
             json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
             for v in (t.params.get(n) for n in names)
         ]
-        writer.writerow([t.trial_id, t.state.value, t.metric, t.start, t.end, duration, *params])
+        writer.writerow(
+            [t.trial_id, t.state.value, t.metric, _iso_time(t.start), _iso_time(t.end), duration, *params]
+        )
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -232,7 +246,7 @@ def _build_parser() -> _Parser:
         "--format",
         choices=("json", "csv"),
         default="json",
-        help="json: experiment and trials with histories; csv: one row per trial, params as param_<name> columns, times as Unix seconds (default json)",
+        help="json: experiment and trials with histories; csv: one row per trial, params as param_<name> columns, start and end as ISO 8601 UTC times (default json)",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     p.set_defaults(func=_cmd_export)

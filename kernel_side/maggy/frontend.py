@@ -79,6 +79,10 @@ class Frontend(Protocol):
     #: ``await wait_async(done)`` for ``lagom_async``, as ``wait``; None (the default) as there.
     wait_async: AsyncWaiter | None = None
 
+    #: True when this frontend shows the ``WorkerOutput`` events (what worker processes write
+    #: outside trials); False (the default): lagom prints them to stderr, as a terminal shows them.
+    shows_worker_output: bool = False
+
     def active(self) -> bool:
         """Whether this frontend applies here (e.g. running inside a Jupyter kernel)."""
 

@@ -16,7 +16,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -114,6 +114,108 @@ def _json_line(obj: Any) -> str | None:
     return None if obj is None else json.dumps(obj, ensure_ascii=False, default=str)
 
 
+def section(title: str, pairs: Sequence[tuple[str, str | None]]) -> str | None:
+    """``title``, then its aligned 'key  value' lines indented by two; None when no value is left."""
+    pairs = [(k, v) for k, v in pairs if v not in (None, "", {}, [])]
+    if not pairs:
+        return None
+    return title + "\n" + "\n".join(f"  {line}" for line in fields(pairs).splitlines())
+
+
+def value_text(value: Any, width: int | None = 70) -> str:
+    """A stored value (a JSON-like tree) as readable text, not JSON: numbers as :func:`fmt_num`,
+    a dict as 'k=v, k=v', a list as 'a, b, c'; nested ones in parentheses. A list that does not
+    fit in ``width`` characters keeps the items that do, then '... (N values)'."""
+    if isinstance(value, dict):
+        return clip(", ".join(f"{k}={_nested(v)}" for k, v in value.items()), width)
+    if isinstance(value, (list, tuple)):
+        items = [_nested(v) for v in value]
+        text = ", ".join(items)
+        if width is None or len(text) <= width:
+            return text
+        more = f", ... ({len(items)} values)"
+        kept: list[str] = []
+        for item in items:
+            if len(", ".join([*kept, item])) + len(more) > width:
+                break
+            kept.append(item)
+        return ", ".join(kept) + more if kept else clip(text, width)
+    return _scalar(value)
+
+
+def _readable(mapping: dict[str, Any] | None) -> list[tuple[str, str | None]]:
+    """``(key, text)`` of each entry (:func:`value_text`, or the key's own form: a duration, the
+    driver process); None (not set) stays None, so that it is left out."""
+    pairs: list[tuple[str, str | None]] = []
+    for key, value in (mapping or {}).items():
+        own = _OWN_FORM.get(key)
+        text = own(value) if own is not None and value is not None else None
+        if text is None and value is not None:
+            text = value_text(value)
+        pairs.append((key, text))
+    return pairs
+
+
+def _driver_text(driver: Any) -> str | None:
+    # config["driver"] (maggy.core.recovery.driver_identity): its "started" is in clock ticks, for
+    # maggy's own liveness check only.
+    if isinstance(driver, dict) and "pid" in driver:
+        return f"pid {driver['pid']} on {driver.get('host', '?')}"
+    return None
+
+
+def _duration_text(seconds: Any) -> str | None:
+    is_number = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
+    return fmt_duration(float(seconds)) if is_number else None
+
+
+#: Keys shown in a form of their own (None from the function: the generic form after all).
+_OWN_FORM: dict[str, Callable[[Any], str | None]] = {"driver": _driver_text, "duration": _duration_text}
+
+
+def _nested(value: Any) -> str:
+    if isinstance(value, (dict, list, tuple)):
+        return f"({value_text(value, None)})" if value else "()"
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, float):
+        return fmt_num(value)
+    return str(value)
+
+
+def _choice(value: Any) -> str:
+    """A searchspace value as ``%%searchspace`` writes it: bare words bare, other text quoted."""
+    if isinstance(value, str) and not (
+        _BARE_WORD.fullmatch(value) and value not in ("True", "False", "None") and not _is_number(value)
+    ):
+        return repr(value)
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+_BARE_WORD = re.compile(r"[A-Za-z_][\w.\-]*")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def searchspace_lines(searchspace: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """``(name, 'TYPE [values] [log]')`` for each parameter of a stored searchspace
+    (``Searchspace.to_dict()``: ``{name: [type, values]}``, plus ``'log'`` for a log scale)."""
+    lines = []
+    for name, spec in (searchspace or {}).items():
+        kind, values, *scale = spec
+        text = f"{kind} [{', '.join(_choice(v) for v in values)}]"
+        lines.append((name, " ".join([text, *map(str, scale)])))
+    return lines
+
+
 # -- experiments -----------------------------------------------------------------------------
 
 
@@ -146,8 +248,9 @@ def experiment_text(
     """One experiment: its fields, then a table of its trials (when it has any).
 
     The best trial is maggy's one rule (:func:`maggy.core.result.best_trial`). ``full`` adds the
-    searchspace, config and result as JSON lines (the command line; the notebook has the result
-    dict itself). ``colour`` colours the status.
+    searchspace, config and result, each a section of aligned 'key  value' lines (the command
+    line; the notebook has the result dict itself). Blocks are separated by blank lines, the
+    trials table last. ``colour`` colours the status.
     """
     text = _experiment_fields(record, trials, colour, full)
     if trials:
@@ -185,13 +288,15 @@ def _experiment_fields(rec: ExperimentRecord, trials: Sequence[Trial], colour: b
         ("ended", None if rec.end is None else fmt_time(rec.end)),
         ("duration", None if end is None else fmt_duration(end - rec.start)),
     ]
-    if full:
-        pairs += [
-            ("searchspace", _json_line(rec.searchspace)),
-            ("config", _json_line(rec.config or None)),
-            ("result", _json_line(rec.result)),
+    text = fields(pairs)
+    if full:  # readable sections; `maggy experiments export` has them as JSON
+        sections = [
+            section("searchspace", searchspace_lines(rec.searchspace)),
+            section("config", _readable(rec.config)),
+            section("result", _readable(rec.result)),
         ]
-    return fields(pairs)
+        text += "".join(f"\n\n{block}" for block in sections if block is not None)
+    return text
 
 
 def trials_table(trials: Sequence[Trial]) -> str:

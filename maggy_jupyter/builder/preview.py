@@ -1,11 +1,15 @@
-"""Pure helpers of the builder: a row's inputs -> a Searchspace value, the code preview, the histogram.
+"""Pure helpers of the builder: a row's inputs -> a Searchspace value, the code preview, the histogram
+and its tick labels.
 
 No widgets here, so everything the builder shows is testable as plain data.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +21,13 @@ from maggy_jupyter.magics.searchspace_syntax import format_value, parse_values
 SAMPLES = 200
 SEED = 0
 BINS = 12
+
+#: The histogram's plot area (px: the figure's width less its side margins, set in ``widget``) and
+#: what a tick label takes: bqplot draws them in 12px sans-serif, whose digits are about 7px wide
+#: and letters up to 8 on average; a gap keeps neighbours from touching.
+PLOT_WIDTH = 310
+TICK_CHAR_PX = 8
+TICK_GAP_PX = 8
 
 PLACEHOLDERS = {
     DOUBLE: "lower, upper   e.g. 0.001, 0.1",
@@ -80,9 +91,29 @@ def sample_counts(param: Parameter, n: int = SAMPLES, seed: int = SEED) -> tuple
 
 
 def _unique_labels(values: np.ndarray) -> list[str]:
-    """Shortest ``%g`` labels (3 to 12 digits) that tell every bin apart (the x scale is ordinal)."""
+    """Shortest ``%g`` labels (3 to 12 digits) that tell every bin apart (the x scale is ordinal),
+    with a compact exponent (``1.47e-5``, not ``1.47e-05``); ``float()`` reads each back."""
     for digits in range(3, 13):
-        labels = [f"{v:.{digits}g}" for v in values]
+        labels = [_compact(f"{v:.{digits}g}") for v in values]
         if len(set(labels)) == len(labels):
             return labels
     return [repr(float(v)) for v in values]
+
+
+def _compact(number: str) -> str:
+    return re.sub(r"e([+-])0*(\d)", lambda m: "e" + m.group(1).replace("+", "") + m.group(2), number)
+
+
+def tick_values(labels: Sequence[str], width: float = PLOT_WIDTH) -> list[str]:
+    """The bar labels to write under the axis: every k-th from the first, k as small as it can be
+    without two of them overlapping.
+
+    Labels are horizontal, each centred on its bar; bars share ``width`` evenly (an ordinal
+    scale). Neighbours ``k`` bars apart are ``k * width / n`` apart, so ``k`` is the longest
+    label's width (plus a gap) in bars, rounded up. A bar without a label still shows it on hover.
+    """
+    if not labels:
+        return []
+    slot = width / len(labels)
+    longest = max(len(label) for label in labels) * TICK_CHAR_PX + TICK_GAP_PX
+    return list(labels[:: max(1, math.ceil(longest / slot))])

@@ -4,7 +4,8 @@ Composed of stock ipywidgets and one bqplot bar chart. Every change of a row re-
 whole space by adding the rows, in order, to a fresh ``Searchspace``: each row shows the very
 ``ValueError`` message ``Searchspace.add`` gives for it (bad bounds, a duplicate name, ...), the code
 preview and the distribution follow, and when every row is valid the Searchspace is bound to
-``namespace[name]``. Blank rows (no name, no values) are skipped, not flagged.
+``namespace[name]``. Blank rows (no name, no values) are skipped, not flagged, and a builder with
+nothing typed yet shows a hint, not an error.
 
 Thread-safety: like every widget, use it from the kernel's main thread only.
 """
@@ -19,11 +20,12 @@ import bqplot
 import ipywidgets as widgets
 
 from maggy.searchspace import DOUBLE, Searchspace
-from maggy_jupyter.builder.preview import SAMPLES, sample_counts, searchspace_code
+from maggy_jupyter.builder.preview import PLOT_WIDTH, SAMPLES, sample_counts, searchspace_code, tick_values
 from maggy_jupyter.builder.rows import ParameterRow
 
 _OK_STYLE = "color: var(--jp-success-color1, #388e3c)"
 _BAD_STYLE = "color: var(--jp-error-color1, #d32f2f)"
+_HINT_STYLE = "color: var(--jp-ui-font-color2, #616161)"
 
 
 class SearchspaceBuilder(widgets.VBox):
@@ -163,8 +165,12 @@ class SearchspaceBuilder(widgets.VBox):
             text = f'<span style="{_OK_STYLE}">&#10003; {len(space)} parameter{"s" * (len(space) != 1)}{bound}</span>'
         else:
             bad = [p for p in self._problems if p.startswith("row ")]
-            what = f"{len(bad)} row{'s' * (len(bad) != 1)} to fix" if bad else html.escape(self._problems[0])
-            text = f'<span style="{_BAD_STYLE}">&#10007; {what}</span>'
+            if not bad:  # nothing typed yet (or every row removed): a hint, not an error
+                text = f'<span style="{_HINT_STYLE}">{html.escape(self._problems[0])}</span>'
+            else:
+                text = (
+                    f'<span style="{_BAD_STYLE}">&#10007; {len(bad)} row{"s" * (len(bad) != 1)} to fix</span>'
+                )
         self.status.value = text
 
     def _show_code(self, space: Searchspace, problems: int) -> None:
@@ -185,20 +191,27 @@ class SearchspaceBuilder(widgets.VBox):
         with self.bars.hold_sync():  # one message for both arrays: the frontend never sees them mismatched
             self.bars.x = labels
             self.bars.y = counts
-        self.figure.axes[0].label = f"{choice} ({SAMPLES} samples)" if choice in params else ""
+        axis = self.figure.axes[0]
+        with axis.hold_sync():
+            axis.tick_values = tick_values(labels) if labels else None
+            axis.label = f"{choice} ({SAMPLES} samples)" if choice in params else ""
 
 
 def _histogram_figure() -> tuple[bqplot.Bars, bqplot.Figure]:
     x_scale, y_scale = bqplot.OrdinalScale(), bqplot.LinearScale(min=0)
-    bars = bqplot.Bars(x=[], y=[], scales={"x": x_scale, "y": y_scale}, padding=0.1)
+    # Horizontal tick labels, as many as fit without overlapping (preview.tick_values picks them);
+    # the tooltip names the bars left without one.
+    tooltip = bqplot.Tooltip(fields=["x", "y"], labels=["value", "samples"])
+    bars = bqplot.Bars(x=[], y=[], scales={"x": x_scale, "y": y_scale}, padding=0.1, tooltip=tooltip)
     axes = [
-        bqplot.Axis(scale=x_scale, label="", tick_rotate=-30),
+        bqplot.Axis(scale=x_scale, label="", tick_rotate=0),
         bqplot.Axis(scale=y_scale, side="left", label="count", tick_format="d"),
     ]
+    margin = {"top": 10, "bottom": 45, "left": 50, "right": 20}  # right: half of the last label
     figure = bqplot.Figure(
         marks=[bars],
         axes=axes,
-        fig_margin={"top": 10, "bottom": 60, "left": 50, "right": 10},
-        layout=widgets.Layout(width="380px", height="240px"),
+        fig_margin=margin,
+        layout=widgets.Layout(width=f"{PLOT_WIDTH + margin['left'] + margin['right']}px", height="240px"),
     )
     return bars, figure

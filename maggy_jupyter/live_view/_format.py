@@ -1,4 +1,4 @@
-"""Text formatting shared by the live view's parts: numbers, durations, params, state colours.
+"""Text formatting shared by the live view's parts: numbers, durations, params, colours.
 
 Every function returns HTML-safe text (user-chosen parameter names and values are escaped).
 """
@@ -12,7 +12,27 @@ from typing import Any
 
 from maggy.trial import TrialState
 
-#: Line and badge colour per trial state (matplotlib's "tab10", which reads on light and dark themes).
+#: One colour per trial, the same in the cell and in the JupyterLab panel: this mirrors
+#: ``PALETTE`` and ``colorFor`` in labextension/src/views/chartRender.ts (Tableau 10, indexed by
+#: trial id modulo its length); a test reads that file and fails if the two differ.
+PALETTE: tuple[str, ...] = (
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+)
+#: A resumed experiment's trials from its earlier runs: grey, whatever their state (as the panel's
+#: ``EARLIER_COLOR``).
+EARLIER_COLOR = "#a0a0a0"
+
+#: The state badge's colour in the table (a trial's line keeps its own colour; its style shows the
+#: state): matplotlib's "tab10", which reads on light and dark themes.
 STATE_COLORS: dict[TrialState, str] = {
     TrialState.PENDING: "#c7c7c7",
     TrialState.RUNNING: "#1f77b4",
@@ -22,13 +42,23 @@ STATE_COLORS: dict[TrialState, str] = {
     TrialState.ERROR: "#d62728",
     TrialState.LOST: "#9467bd",
 }
-#: The best trial's line, drawn above the others.
-BEST_COLOR = "#e6ac00"
-#: A resumed experiment's trials from its earlier runs: grey, whatever their state.
-EARLIER_COLOR = "#a0a0a0"
 
 #: Keys of ``Trial.info`` that name the GPUs a trial ran on, in order of preference.
 GPU_KEYS = ("gpus", "gpu", "CUDA_VISIBLE_DEVICES", "cuda_visible_devices")
+
+
+def trial_color(trial_id: int) -> str:
+    """The trial's colour everywhere it is drawn (the panel's ``colorFor``)."""
+    return PALETTE[trial_id % len(PALETTE)]
+
+
+def swatch(color: str, title: str = "") -> str:
+    """A small colour bar, as the panel's table shows beside a trial's id."""
+    tip = f' title="{esc(title)}"' if title else ""
+    return (
+        f'<span{tip} style="display:inline-block;width:10px;height:10px;border-radius:2px;'
+        f'background:{color};vertical-align:middle;margin-right:5px"></span>'
+    )
 
 
 def esc(value: Any) -> str:

@@ -1,125 +1,124 @@
-"""Stop buttons: one per RUNNING trial (from a reused pool) and one for the whole experiment.
+"""Stop buttons: one per RUNNING trial, bound to that trial's id for good, and one for the whole
+experiment, which becomes a calm "finished" line at the end.
 
-Only running trials get a button, so the widget count follows the worker count, not the trial
-count. A click arrives on the kernel's main thread (the comm handler) and does nothing but call
-the ``stop_trial`` / ``stop_experiment`` callbacks it was given; every widget change happens in
-``update``, from ``LiveView``'s redraw.
+A trial's button is made when the trial is first seen running and is never given to another
+trial: a click carries no trial id, so a reused button would stop whichever trial holds it when
+the click lands (a click meant for a trial that had just ended once stopped the next one). The
+table puts each button in its trial's row. When the trial ends its button is disabled, leaves
+the row and is closed, so the widget count follows the worker count, not the trial count.
+
+A click arrives on the kernel's main thread (the comm handler) and does nothing but call the
+``stop_trial`` / ``stop_experiment`` callbacks it was given; every widget change happens in
+``update`` and ``close_retired``, from ``LiveView``'s redraw.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from ipywidgets import HTML, Button, HBox, Layout
 
+from . import _format as fmt
 from .state import Summary
-
-#: A freed button is not given to another trial for this long, so a click aimed at a trial that
-#: just ended cannot land on the trial that took its place (the click carries no trial id)...
-REUSE_AFTER = 1.0
-#: ...unless the pool is this large: very short trials must not grow it without bound.
-MAX_BUTTONS = 64
 
 _FINAL = ("FINISHED", "STOPPED", "FAILED")
 
+#: The end line's look per final status: green when it finished, neutral when the user stopped
+#: it, red only when it failed (JupyterLab's theme colours, plain ones elsewhere).
+_END_LOOK = {
+    "FINISHED": ("success", "✓", "var(--jp-success-color1, #388e3c)"),
+    "STOPPED": ("neutral", "■", "var(--jp-ui-font-color1, #333)"),
+    "FAILED": ("error", "✗", "var(--jp-error-color1, #d32f2f)"),
+}
 
-@dataclass
-class _Slot:
-    button: Button
-    trial_id: int | None = None
-    freed_at: float = float("-inf")
-    shown: tuple[int | None, bool] | None = None  # what the button shows now: (trial id, stopping)
+#: Width of a trial's stop button; rows without one keep the same room, so columns line up.
+BUTTON_WIDTH = "96px"
+
+
+def end_html(status: str) -> str:
+    """The line that replaces the stop button once the experiment is over."""
+    kind, mark, color = _END_LOOK.get(status, _END_LOOK["STOPPED"])
+    return (
+        f'<span data-end="{kind}" style="color:{color};font-weight:600">'
+        f"{mark} Experiment {fmt.esc(status.lower())}</span>"
+    )
 
 
 class StopControls:
-    """The "Stop experiment" button and the per-trial stop buttons."""
+    """The "Stop experiment" button, its end line, and each running trial's stop button."""
 
-    def __init__(
-        self,
-        stop_trial: Callable[[int], None],
-        stop_experiment: Callable[[], None],
-        reuse_after: float = REUSE_AFTER,
-    ) -> None:
+    def __init__(self, stop_trial: Callable[[int], None], stop_experiment: Callable[[], None]) -> None:
         self._stop_trial = stop_trial
-        self._reuse_after = reuse_after
         self.experiment_button = Button(
             description="Stop experiment",
             icon="stop",
             button_style="danger",
             tooltip="stop every trial and end",
-            layout=Layout(width="auto"),  # room for "Experiment finished" once the run ends
+            layout=Layout(width="auto"),
         )
         self.experiment_button.on_click(lambda _: stop_experiment())
-        self.label = HTML("<b>Stop a trial:</b>")
-        self.trial_buttons = HBox([], layout=Layout(flex_flow="row wrap"))
-        self.widget = HBox([self.label, self.trial_buttons], layout=Layout(align_items="center"))
-        self.slots: list[_Slot] = []
+        self.end_line = HTML(layout=Layout(display="none"))
+        self.widget = HBox([self.experiment_button, self.end_line], layout=Layout(align_items="center"))
+        self.buttons: dict[int, Button] = {}  # running trial id -> its own button
+        self._stopping: dict[int, bool] = {}  # what each button shows now
+        self._retired: list[Button] = []  # buttons of ended trials, to close after the table redraw
 
-    def _click(self, slot: _Slot) -> None:
-        trial_id = slot.trial_id  # one read: the redraw thread may reassign the slot right after
-        if trial_id is not None:
-            self._stop_trial(trial_id)
+    @property
+    def slots(self) -> list[Button]:
+        """The live trial buttons (the benchmark counts them)."""
+        return list(self.buttons.values())
 
     def button_for(self, trial_id: int) -> Button | None:
-        """The button currently showing ``trial_id`` (for tests and the README's screenshots)."""
-        for slot in self.slots:
-            if slot.trial_id == trial_id:
-                return slot.button
-        return None
+        """The stop button of ``trial_id`` while it runs (None once it ended)."""
+        return self.buttons.get(trial_id)
 
-    def update(self, running: Sequence[tuple[int, bool]], summary: Summary, now: float) -> None:
-        """Show one button per running trial; ``now`` is a monotonic clock for the reuse delay."""
+    def _click(self, trial_id: int) -> None:
+        # Only the trial this button was made for, and only while its button is live: a late
+        # click on an ended trial's button stops nothing.
+        if trial_id in self.buttons:
+            self._stop_trial(trial_id)
+
+    def update(self, running: Sequence[tuple[int, bool]], summary: Summary) -> None:
+        """Make a button for each newly running trial, disable the ended ones' (closed by
+        ``close_retired``), show "stopping" once asked, and the experiment's button or end line."""
         wanted = dict(running)
-        for slot in self.slots:
-            if slot.trial_id is not None and slot.trial_id not in wanted:
-                slot.trial_id, slot.freed_at = None, now
-        shown = {slot.trial_id for slot in self.slots}
-        grew = False
-        for trial_id in wanted:
-            if trial_id in shown:
-                continue
-            free = [s for s in self.slots if s.trial_id is None]
-            reusable: _Slot | None = next((s for s in free if now - s.freed_at >= self._reuse_after), None)
-            if reusable is None and len(self.slots) >= MAX_BUTTONS and free:
-                reusable = min(free, key=lambda s: s.freed_at)  # the longest free
-            if reusable is None:
-                slot = _Slot(Button(layout=Layout(width="auto")))
-                slot.button.on_click(lambda _b, s=slot: self._click(s))
-                self.slots.append(slot)
-                grew = True
-            else:
-                slot = reusable
-            slot.trial_id = trial_id
-        for slot in self.slots:
-            _show(slot, wanted.get(slot.trial_id, False) if slot.trial_id is not None else None)
-        if grew:
-            with self.trial_buttons.hold_sync():
-                self.trial_buttons.children = [s.button for s in self.slots]
-        self.label.layout.display = None if wanted else "none"
-        button = self.experiment_button
-        with button.hold_sync():
-            if summary.status in _FINAL:
-                button.description, button.disabled = f"Experiment {summary.status.lower()}", True
-            elif summary.stop_requested:
-                button.description, button.disabled = "Stopping…", True
-            else:
-                button.description, button.disabled = "Stop experiment", False
-
-
-def _show(slot: _Slot, stopping: bool | None) -> None:
-    """Style a slot: hidden when free (None), "stopping" once its trial was asked to stop."""
-    look = (slot.trial_id, bool(stopping))
-    if look == slot.shown:
-        return  # nothing to send; skipping also keeps a redraw's cost off the idle pool
-    slot.shown = look
-    button = slot.button
-    with button.hold_sync():
-        if stopping is None:
-            button.layout.display = "none"
+        for trial_id in [t for t in self.buttons if t not in wanted]:
+            button = self.buttons.pop(trial_id)
+            self._stopping.pop(trial_id, None)
             button.disabled = True
+            self._retired.append(button)
+        for trial_id, stopping in wanted.items():
+            button = self.buttons.get(trial_id)
+            if button is None:
+                button = self.buttons[trial_id] = Button(
+                    description=f"■ {trial_id}",
+                    tooltip=f"stop trial {trial_id}",
+                    layout=Layout(width=BUTTON_WIDTH, height="24px", margin="0"),
+                )
+                button.on_click(lambda _b, tid=trial_id: self._click(tid))
+                self._stopping[trial_id] = False
+            if self._stopping[trial_id] != stopping:
+                self._stopping[trial_id] = stopping
+                with button.hold_sync():
+                    button.disabled = stopping
+                    button.description = "stopping…" if stopping else f"■ {trial_id}"
+        self._update_experiment(summary)
+
+    def close_retired(self) -> None:
+        """Close the ended trials' buttons (after the table took them out of its rows)."""
+        retired, self._retired = self._retired, []
+        for button in retired:
+            button.close()
+
+    def _update_experiment(self, summary: Summary) -> None:
+        button = self.experiment_button
+        if summary.status in _FINAL:
+            self.end_line.value = end_html(summary.status)
+            self.end_line.layout.display = None
+            button.layout.display = "none"
             return
-        button.layout.display = None
-        button.disabled = stopping
-        button.description = f"stopping {slot.trial_id}…" if stopping else f"■ {slot.trial_id}"
-        button.tooltip = f"stop trial {slot.trial_id}"
+        with button.hold_sync():
+            if summary.stop_requested:  # amber while it winds down: a disabled red reads as pink
+                button.description, button.disabled, button.button_style = "Stopping…", True, "warning"
+            else:
+                button.description, button.disabled, button.button_style = "Stop experiment", False, "danger"

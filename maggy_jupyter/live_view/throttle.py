@@ -3,7 +3,8 @@
 Events arrive as fast as workers heartbeat (200 trials can mean thousands a second); the browser
 needs a redraw only every ~100 ms. ``Throttle`` coalesces requests and runs the flush on its own
 daemon thread, so the trailing state is always drawn even when no further event comes, and the
-driver's dispatcher thread never waits on a redraw.
+driver's dispatcher thread never waits on a redraw. With a ``tick`` it also flushes that often
+when nothing asks (the view's clock, "elapsed" and running durations, moves without events).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class Throttle:
     ``poll()`` is the whole decision (testable with a fake clock and ``threaded=False``); the
     thread only sleeps until the next ``poll`` can succeed. Flushes never overlap: ``poll``,
     ``flush_now`` and the thread share one lock. A flush that raises is logged, never fatal.
+    ``tick`` (seconds, None for none): flush also when that long passed since the last flush,
+    requested or not, from the first ``request`` (which starts the thread) until ``close``.
     """
 
     def __init__(
@@ -33,9 +36,11 @@ class Throttle:
         interval: float = 0.1,
         clock: Clock = time.monotonic,
         threaded: bool = True,
+        tick: float | None = None,
     ) -> None:
         self._flush = flush
         self.interval = interval
+        self.tick = tick
         self._clock = clock
         self._threaded = threaded
         self._cond = threading.Condition()
@@ -71,10 +76,22 @@ class Throttle:
             return 0.0
         return max(0.0, self._last + self.interval - self._clock())
 
+    def tick_in(self) -> float | None:
+        """Seconds until the next tick's flush (None without a tick or once closed)."""
+        if self.tick is None or self._closed:
+            return None
+        if self._last is None:
+            return 0.0
+        return max(0.0, self._last + self.tick - self._clock())
+
     def poll(self) -> bool:
-        """Flush if one is pending and the interval has passed; returns whether it flushed."""
+        """Flush if one is pending and the interval has passed, or a tick is due; returns whether
+        it flushed."""
         with self._cond:
-            if not self._pending or self.due_in() > 0:
+            if self._pending:
+                if self.due_in() > 0:
+                    return False
+            elif self.tick_in() != 0.0:
                 return False
             self._pending = False
         self._run_flush()
@@ -108,10 +125,13 @@ class Throttle:
         while True:
             with self._cond:
                 while not self._pending and not self._closed:
-                    self._cond.wait()
+                    ticks = self.tick_in()
+                    if ticks == 0.0:
+                        break
+                    self._cond.wait(ticks)  # None: until a request or close
                 if self._closed:
                     return
-                wait = self.due_in()
+                wait = self.due_in() if self._pending else 0.0
                 if wait > 0:
                     self._cond.wait(wait)  # woken early only by close(); re-check either way
                     continue

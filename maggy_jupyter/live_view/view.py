@@ -1,4 +1,5 @@
-"""``LiveView``: the in-cell view of one running experiment (header, chart, stop buttons, table, logs).
+"""``LiveView``: the in-cell view of one running experiment (header, stop button, chart, table with
+each running trial's stop button, logs, and what worker processes wrote outside trials, folded).
 
 Threads (the contract every part relies on):
 - Driver events arrive on the dispatcher thread: ``on_event`` folds them into the pure
@@ -6,13 +7,16 @@ Threads (the contract every part relies on):
 - Redraws run on the throttle's thread (or the caller's, for ``flush``) and are the only code
   that changes widgets. Each copies what changed out of the state under ``_lock``, then
   releases it and updates widgets (multi-trait changes inside ``hold_sync``), so the
-  dispatcher thread never waits on the browser.
+  dispatcher thread never waits on the browser. The throttle also redraws every ``tick``
+  while the experiment runs, so "elapsed" and running durations move between events (and
+  before the first one).
 - Widget callbacks (clicks, sort, log choice) run on the kernel's main thread: they call
   ``handle.stop_*`` or record a choice, then ask for a redraw. They change no widget.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -21,14 +25,16 @@ from typing import Any
 from ipywidgets import Tab, VBox
 
 from maggy.core import events as ev
+from maggy.core.summary import WAITING
 
 from .chart import Chart
 from .controls import StopControls
 from .header import Header
 from .logs import LogPane
 from .state import ExperimentState
-from .table import TrialTable
+from .table import PAGE_SIZE, TrialTable
 from .throttle import Throttle
+from .worker_output import WorkerOutputLog, WorkerOutputPane
 
 #: Marks created per redraw at most (~1.5 ms each): a burst of new trials spreads over a few
 #: redraws instead of stalling one.
@@ -38,14 +44,21 @@ NEW_LINES_PER_REDRAW = 16
 #: a page of rows is the largest text the view sends, and nobody reads it at 10 Hz.
 TABLE_REFRESH = 1.0
 
+#: Seconds between redraws when no event comes: the clock ("elapsed") ticks on screen.
+TICK = 1.0
+
+_FINAL = ("FINISHED", "STOPPED", "FAILED")
+
 
 class LiveView:
     """Live view of ``handle``'s experiment (an ``maggy.frontend.ExperimentHandle`` or look-alike).
 
     Build it, ``attach()`` it (or subscribe it yourself: a ``LiveView`` is an event listener),
-    display it. ``interval`` is the least time between two redraws (seconds); ``max_points``
-    bounds the points sent per line; ``clock`` is the wall clock trials are stamped with.
-    After ``ExperimentFinished`` the view draws the final state once and stops its thread.
+    display it. ``interval`` is the least time between two redraws (seconds); ``tick`` the most
+    while it runs, events or not; ``max_points`` bounds the points sent per line; ``clock`` is the
+    wall clock trials are stamped with. "elapsed" counts from the view's creation until the
+    experiment's own start is known. After ``ExperimentFinished`` the view draws the final state
+    once and stops its thread.
 
     Built on a running experiment, the view starts from ``handle.trials()``; points published
     between that copy and ``attach()`` are missing from a line until the trial's
@@ -57,8 +70,9 @@ class LiveView:
         handle: Any,
         *,
         interval: float = 0.1,
+        tick: float | None = TICK,
         max_points: int = 1000,
-        page_size: int = 50,
+        page_size: int = PAGE_SIZE,
         log_lines: int = 500,
         clock: Callable[[], float] = time.time,
         threaded: bool = True,
@@ -67,14 +81,17 @@ class LiveView:
         self.max_points = max_points
         self.log_lines = log_lines
         self._clock = clock
+        self._shown_at = clock()
         self._lock = threading.Lock()
         self.state = ExperimentState.from_handle(handle)
+        self.worker_log = WorkerOutputLog()
         self._unsubscribe: Callable[[], None] | None = None
         self._table_at = float("-inf")
         self._force_table = self._force_log = True
         self._log_shown: int | None = None
         self._deferred: set[int] = set()  # new trials whose line waits for a later redraw
         self._drawing: int | None = None  # id of the thread inside _redraw, if any
+        self._trial_seen = self._points_seen = False  # of this run (for the chart's notice)
         self.redraws = 0
         # Redraw cost, wall clock and this thread's CPU (the two differ when events keep the GIL busy).
         self.redraw_seconds_max = 0.0
@@ -87,24 +104,20 @@ class LiveView:
         self.table = TrialTable(self._table_changed, page_size=page_size)
         self.logs = LogPane(self._log_changed)
         tabs = Tab([self.table.widget, self.logs.widget], titles=("Trials", "Logs"))
+        self.worker_output = WorkerOutputPane()
         self.widget = VBox(
-            [
-                self.header.widget,
-                self.controls.experiment_button,
-                self.chart.widget,
-                self.controls.widget,
-                tabs,
-            ]
+            [self.header.widget, self.controls.widget, self.chart.widget, tabs, self.worker_output.widget]
         )
-        self._throttle = Throttle(self._redraw, interval=interval, threaded=threaded)
+        self._throttle = Throttle(self._redraw, interval=interval, threaded=threaded, tick=tick)
         self.flush()
 
     # ---- wiring ------------------------------------------------------------------------------
 
     def attach(self) -> LiveView:
-        """Subscribe to the handle's events (idempotent); returns self."""
+        """Subscribe to the handle's events (idempotent) and start the clock's ticks; returns self."""
         if self._unsubscribe is None:
             self._unsubscribe = self.handle.subscribe(self.on_event)
+            self._throttle.request()  # starts the thread, which then ticks until the end
         return self
 
     def close(self) -> None:
@@ -117,7 +130,10 @@ class LiveView:
     def on_event(self, event: ev.Event) -> None:
         """Event listener (dispatcher thread): fold, then ask for a redraw; final redraw at the end."""
         with self._lock:
-            self.state.apply(event, self._clock())
+            if isinstance(event, ev.WorkerOutput):
+                self.worker_log.add(event.worker_id, event.lines)
+            else:
+                self.state.apply(event, self._clock())
         if isinstance(event, ev.ExperimentFinished):
             self._throttle.close()
             self._throttle.flush_now()
@@ -171,6 +187,18 @@ class LiveView:
 
     # ---- the redraw (throttle thread, or the final event's thread) ---------------------------
 
+    def _notice(self, status: str) -> str | None:
+        """What the chart says while it has nothing of this run to draw (under ``_lock``)."""
+        if status in _FINAL:
+            return None
+        trials = self.state.trials.values()
+        # Scans stop once true: with thousands of trials they run only until the first ones come.
+        self._trial_seen = self._trial_seen or any(not r.earlier for r in trials)
+        if not self._trial_seen:
+            return "starting workers…"
+        self._points_seen = self._points_seen or any(len(r.series) for r in trials if not r.earlier)
+        return None if self._points_seen else "no metric points yet"
+
     def _redraw(self) -> None:
         self._drawing = threading.get_ident()
         try:
@@ -189,6 +217,7 @@ class LiveView:
             state = self.state
             changes = state.take_changes()
             summary = state.summary(now)
+            notice = self._notice(summary.status)
             wanted = changes.lines | self._deferred
             new = sorted(tid for tid in wanted if tid not in self.chart.lines)
             # No budget once the throttle is closed: the final redraw must show every trial.
@@ -208,18 +237,26 @@ class LiveView:
             )
             log_due = self._force_log or selected != self._log_shown or selected in changes.logs
             log_text = state.log_text(selected, self.log_lines) if log_due and selected is not None else None
+            workers = self.worker_log.take()
             self._force_table = self._force_log = False
+        if summary.status == WAITING and not summary.elapsed:
+            # Not started yet (workers starting): the user has been waiting since the view showed.
+            summary = dataclasses.replace(summary, elapsed=max(0.0, now - self._shown_at))
         self.header.update(summary)
+        self.chart.set_notice(notice)
         self.chart.update(lines, summary.best_id, earlier)
-        self.controls.update(running, summary, tick)
+        self.controls.update(running, summary)
         if rows is not None:
-            self.table.update(rows, names, summary.best_id)
+            self.table.update(rows, names, summary.best_id, self.controls.button_for)
+            self.controls.close_retired()  # out of the rows now
             self._table_at = tick
         if picker is not None:
             self.logs.set_trials(picker)
         if log_due:
             self.logs.show(log_text)
             self._log_shown = selected
+        if workers is not None:
+            self.worker_output.show(workers)
         if self._deferred:
             self._throttle.request()
         elapsed = time.perf_counter() - started

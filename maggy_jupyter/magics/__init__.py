@@ -3,8 +3,9 @@
 
 Loaded by ``%load_ext maggy_jupyter`` (see :func:`maggy_jupyter.load_ipython_extension`). The pure
 parts are ``searchspace_syntax`` (the ``%%searchspace`` body), ``ablation_syntax`` (the
-``%%ablation`` body) and ``parse`` (``%%lagom`` arguments to ``lagom()`` keyword arguments);
-``cells`` holds the Magics class.
+``%%ablation`` body), ``parse`` (``%%lagom`` arguments to ``lagom()`` keyword arguments) and
+``arguments`` (every magic's line, an unknown flag named with the closest known one); ``cells``
+holds the Magics class.
 """
 
 from __future__ import annotations

@@ -11,18 +11,21 @@ from __future__ import annotations
 import argparse
 import ast
 import asyncio
+import contextlib
 import keyword
 import sys
+from collections.abc import Iterator
 from typing import Any, cast
 
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from maggy.searchspace import Searchspace
 from maggy_jupyter.magics import experiments
 from maggy_jupyter.magics.ablation_syntax import AblationSyntaxError, build_study
+from maggy_jupyter.magics.arguments import parse_magic_line
 from maggy_jupyter.magics.parse import (
     LagomConfig,
     defined_functions,
@@ -51,6 +54,36 @@ def _check_variable(name: str) -> str:
     if not name.isidentifier() or keyword.iskeyword(name):
         raise UsageError(f"{name!r} is not a valid variable name")
     return name
+
+
+@contextlib.contextmanager
+def _preparation_errors() -> Iterator[None]:
+    """Errors of lagom's preparation (before any worker starts) as one-line UsageErrors.
+
+    Preparation raises ValueError/TypeError for options that do not fit together (a training
+    function that lacks a searchspace parameter, the resume of a running experiment, nothing left
+    to run, ...), ExperimentNotFound for an unknown --resume / --warm-start id and RuntimeError
+    (StoreError included) when this process already runs an experiment or the store cannot be
+    written. Each message says what to change; maggy's frames would only hide it.
+    """
+    from maggy.store import ExperimentNotFound
+
+    try:
+        yield
+    except ExperimentNotFound as exc:  # a mistake in the line
+        raise UsageError(f"{exc} (here: %maggy list)") from None
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise UsageError(_one_line(str(exc)) or type(exc).__name__) from None
+
+
+def _one_line(message: str) -> str:
+    """A message on one line: a heading with a list of problems under it ('- a', '- b') as
+    'heading: a; b'; other line breaks as '; '."""
+    head, *items = [line.strip() for line in message.splitlines() if line.strip()] or [""]
+    items = [item.lstrip("-* ").strip() for item in items]
+    if not items:
+        return head
+    return head + (" " if head.endswith(":") else "; ") + "; ".join(items)
 
 
 @magics_class
@@ -83,7 +116,7 @@ class MaggyMagics(Magics):
         True/False/None are Python's, quoted text is a string, other bare words are strings.
         '#' starts a comment; blank lines are ignored. Every bad line is reported with its number.
         """
-        args = parse_argstring(self.searchspace, line)
+        args = parse_magic_line(self.searchspace, line, help_magic="%%searchspace")
         name = _check_variable(args.name)
         try:
             space = parse_searchspace(cell)
@@ -122,7 +155,7 @@ class MaggyMagics(Magics):
         define them in an earlier cell. '#' starts a comment; every bad line is reported with its
         number. Whether the features and layers exist is checked when %%lagom starts.
         """
-        args = parse_argstring(self.ablation, line)
+        args = parse_magic_line(self.ablation, line, help_magic="%%ablation")
         name = _check_variable(args.name)
         try:
             study = build_study(
@@ -180,20 +213,21 @@ class MaggyMagics(Magics):
             def train(lr, dropout, reporter):
                 ...
         """
-        args = parse_argstring(self.lagom, line)
+        args = parse_magic_line(self.lagom, line, help_magic="%%lagom")
         functions = None if cell is None else self._run_body(cell)
         config = lagom_config(args, self._shell.user_ns, functions)
         if config.background:
             return self._start_background(config)
         from maggy import experiment
         from maggy.exceptions import ExperimentInterrupted
-        from maggy.store import ExperimentNotFound
 
+        with _preparation_errors():
+            # lagom(**options) is _prepare(options)().execute(); split so that the checks and the
+            # taking of this process's experiment slot, which come before any worker, say what
+            # to change in one line, while an error of the running experiment keeps its traceback.
+            run = experiment._prepare(config.options)()
         try:
-            result = LagomResult(experiment.run(config.options), out=config.out)
-        except ExperimentNotFound as exc:
-            # A --resume / --warm-start id the store does not have: a mistake in the line.
-            raise UsageError(f"{exc} (here: %maggy list)") from None
+            result = LagomResult(run.execute(), out=config.out)
         except ExperimentInterrupted as exc:
             # The interrupt still ends the cell as an error (so that a "run all" stops here),
             # shown as its one line, and the experiment's result is in VAR as after a normal end.
@@ -229,9 +263,11 @@ class MaggyMagics(Magics):
 
         user_ns = self._shell.user_ns
         name = config.options.name
+        with _preparation_errors():
+            execute = experiment.run_async(config.options)  # checks now, runs when awaited
 
         async def run() -> LagomResult:
-            return LagomResult(await experiment.run_async(config.options), out=config.out)
+            return LagomResult(await execute, out=config.out)
 
         def finished(task: asyncio.Task[LagomResult]) -> None:
             if task.cancelled():
@@ -265,7 +301,7 @@ class MaggyMagics(Magics):
         The store is $MAGGY_HOME/experiments.db, else ~/.maggy/experiments.db; the `maggy` command
         line tool reads the same one (maggy experiments list/show/export).
         """
-        args = parse_argstring(self.maggy, line)
+        args = parse_magic_line(self.maggy, line, help_magic="%maggy")
         if args.command == "show":
             if args.id is None:
                 raise UsageError("%maggy show ID: which experiment? (see %maggy list)")
@@ -287,7 +323,7 @@ class MaggyMagics(Magics):
         """
         from maggy_jupyter.builder import SearchspaceBuilder
 
-        args = parse_argstring(self.searchspace_builder, line)
+        args = parse_magic_line(self.searchspace_builder, line, help_magic="%searchspace_builder")
         name = _check_variable(args.name)
         existing = self._shell.user_ns.get(name)
         start = existing if isinstance(existing, Searchspace) else None

@@ -1,7 +1,7 @@
 """``%%lagom`` / ``%lagom`` arguments -> the :class:`~maggy.options.LagomOptions` of the experiment.
 
 Pure: no shell, no execution. The magic parses its line with :func:`parse_lagom_line` (or
-``parse_argstring`` on itself, the same arguments), runs the cell body, then calls
+``parse_magic_line`` on itself, the same arguments), runs the cell body, then calls
 :func:`lagom_config` with the user namespace; everything a user can get wrong in the line (an
 unknown searchspace name, a function that is not there or not callable, a cell without a function,
 an option's value that lagom would refuse) fails here with an IPython ``UsageError`` (shown
@@ -36,11 +36,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
-from IPython.core.magic_arguments import argument, argument_group, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, argument_group, magic_arguments
 
 from maggy.ablation import AblationStudy
 from maggy.options import GROUPS, LagomOptions, default_text, option_info
 from maggy.searchspace import Searchspace
+from maggy_jupyter.magics.arguments import parse_magic_line
 
 __all__ = [
     "DEFAULT_OUT",
@@ -182,8 +183,9 @@ _PARSER_HOLDER = magic_arguments()(lagom_arguments(_lagom))
 
 
 def parse_lagom_line(line: str) -> argparse.Namespace:
-    """Parse a ``%%lagom`` line (shell-like quoting); raises UsageError for bad flags or values."""
-    return parse_argstring(_PARSER_HOLDER, line)
+    """Parse a ``%%lagom`` line (shell-like quoting); raises UsageError for bad flags or values
+    (an unknown flag with the closest known one: ``--trials``, did you mean ``--num-trials``)."""
+    return parse_magic_line(_PARSER_HOLDER, line, help_magic="%%lagom")
 
 
 @dataclass(frozen=True)

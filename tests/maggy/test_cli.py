@@ -173,7 +173,9 @@ def test_show_by_prefix(populated: Populated, capsys: pytest.CaptureFixture[str]
     assert "status       FINISHED" in out
     assert "3/4 done (1 finished, 1 error, 1 early stopped)" in out
     assert "best         0.9 (trial 0: lr=0.01, units=64, bn=True)" in out
-    assert '"best_val": 0.9' in out and "duration     1m40s" in out
+    assert "\nresult\n  best_val  0.9\n" in out and "duration     1m40s" in out
+    assert "\nsearchspace\n  lr  DOUBLE [0.001, 0.1]\n" in out and "\nconfig\n  hb_interval  1\n" in out
+    assert not any(c in out for c in '{}"')  # no JSON: that is what export is for
     table = out[out.index("TRIAL") :].splitlines()
     assert table[0].split() == ["TRIAL", "STATE", "METRIC", "DURATION", "PARAMS"]
     assert table[1].split() == ["0", "FINISHED", "0.9", "1m00s", "lr=0.01,", "units=64,", "bn=True"]
@@ -272,7 +274,9 @@ def test_export_csv(populated: Populated, capsys: pytest.CaptureFixture[str]) ->
     ]
     assert [r["state"] for r in rows] == ["FINISHED", "ERROR", "EARLY_STOPPED"]
     assert rows[0]["metric"] == "0.9" and rows[1]["metric"] == ""
-    assert float(rows[0]["duration"]) == 60.0 and float(rows[0]["start"]) == 1_700_000_010.0
+    # ISO 8601 in UTC, which spreadsheets and pandas read as times (before: 1700000010.0)
+    assert (rows[0]["start"], rows[0]["end"]) == ("2023-11-14T22:13:30Z", "2023-11-14T22:14:30Z")
+    assert float(rows[0]["duration"]) == 60.0
     assert (rows[0]["param_lr"], rows[0]["param_units"], rows[0]["param_bn"]) == ("0.01", "64", "True")
     assert rows[1]["param_bn"] == ""  # a param this trial did not have
 

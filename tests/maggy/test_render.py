@@ -63,18 +63,19 @@ def test_listing_row_picks_columns_and_names_unknown_ones() -> None:
         render.listing_row(_record(), summary, ["ID", "WORKER"])
 
 
-def test_experiment_text_names_the_best_by_maggys_rule_and_full_adds_the_json_lines() -> None:
+def test_experiment_text_names_the_best_by_maggys_rule_and_full_adds_the_sections() -> None:
     from maggy.core.result import best_trial
 
     best = best_trial(TRIALS, "max")
     assert best is not None
     text = render.experiment_text(_record(), TRIALS)
-    assert f"best         {render.fmt_num(best.metric)} (trial {best.trial_id}: " in text
-    assert "trials       2/4 done (1 finished, 1 early stopped, 1 running)" in text
-    assert 'result       {"best_val": 0.9}' in text and "duration     1m40s" in text
+    assert f"\nbest        {render.fmt_num(best.metric)} (trial {best.trial_id}: " in text
+    assert "\ntrials      2/4 done (1 finished, 1 early stopped, 1 running)" in text
+    assert "\nresult\n  best_val  0.9\n" in text and "duration    1m40s" in text
     short = render.experiment_text(_record(), TRIALS, full=False)
     assert "result" not in short and "searchspace" not in short and "config" not in short
-    assert short.split("\n\n")[1] == text.split("\n\n")[1]  # the same trials table
+    assert short.split("\n\n")[-1] == text.split("\n\n")[-1]  # the same trials table
+    assert short.split("\n\n")[0] in text  # the same fields
     assert short.split("\n\n")[1].splitlines()[0].split() == [
         "TRIAL",
         "STATE",
@@ -83,6 +84,51 @@ def test_experiment_text_names_the_best_by_maggys_rule_and_full_adds_the_json_li
         "PARAMS",
     ]
     assert "TRIAL" not in render.experiment_text(_record(), [])  # no trials, no table
+
+
+def test_full_text_shows_searchspace_config_and_result_as_aligned_lines_not_json() -> None:
+    # Before: 'searchspace  {"lr": ["DOUBLE", [0.001, 0.1], "log"], ...}' and two more such blobs.
+    record = _record(
+        searchspace={
+            "lr": ["DOUBLE", [0.001, 0.1], "log"],
+            "units": ["INTEGER", [8, 64]],
+            "act": ["CATEGORICAL", ["relu", "leaky relu", "3", None]],
+        },
+        config={
+            "hb_interval": 1,
+            "es_policy": "median",
+            "driver": {"host": "h1", "pid": 7},
+            "warm_start": [],
+        },
+        result={
+            "best_val": 0.912345678,
+            "best_config": {"lr": 0.01, "units": 64},
+            "metric_list": [round(0.01 * i, 2) for i in range(40)],
+            "failure": None,
+            "status": "FINISHED",
+            "duration": 185.2,
+        },
+    )
+    blocks = render.experiment_text(record, TRIALS).split("\n\n")
+    assert [b.splitlines()[0] for b in blocks[1:]] == [
+        "searchspace",
+        "config",
+        "result",
+        blocks[4].splitlines()[0],
+    ]
+    assert blocks[1] == (
+        "searchspace\n"
+        "  lr     DOUBLE [0.001, 0.1] log\n"
+        "  units  INTEGER [8, 64]\n"
+        "  act    CATEGORICAL [relu, 'leaky relu', '3', None]"
+    )  # the %%searchspace syntax
+    assert blocks[2] == "config\n  hb_interval  1\n  es_policy    median\n  driver       pid 7 on h1"
+    result = blocks[3].splitlines()
+    assert result[:3] == ["result", "  best_val     0.912346", "  best_config  lr=0.01, units=64"]
+    assert result[3].startswith("  metric_list  0, 0.01, 0.02,") and result[3].endswith(", ... (40 values)")
+    assert len(result[3]) <= 2 + 13 + 70 and result[4:] == ["  status       FINISHED", "  duration     3m05s"]
+    assert blocks[4].splitlines()[0].split()[0] == "TRIAL"
+    assert not any(c in "".join(blocks[1:4]) for c in '{}"')
 
 
 def test_trial_text_in_full() -> None:

@@ -31,7 +31,9 @@ class Supervision:
     ``worker_info(worker_id)``: the ``info`` that worker's latest REG carried (empty if none),
     e.g. the Spark task attempt to kill;
     ``has_left(worker_id, attempt)``: whether that worker start was answered DONE and has closed
-    its control connection (it exits without talking to the driver again).
+    its control connection (it exits without talking to the driver again);
+    ``worker_output(worker_id, lines)``: lines a worker process wrote outside a trial's capture
+    (see :mod:`maggy.backends.worker_output`), for a backend that collects them; any thread.
     """
 
     is_running: Callable[[], bool]
@@ -39,6 +41,7 @@ class Supervision:
     fail: Callable[[str], None]
     worker_info: Callable[[str], dict[str, Any]] = lambda worker_id: {}
     has_left: Callable[[str, int], bool] = lambda worker_id, attempt: False
+    worker_output: Callable[[str, list[str]], None] = lambda worker_id, lines: None
 
 
 #: Where the driver listens when a backend does not say: loopback, reachable from local workers only.

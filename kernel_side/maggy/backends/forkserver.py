@@ -118,14 +118,19 @@ class ForkServer:
     def usable(self) -> bool:
         return self.ready.is_set() and not self.closed.is_set() and self.fingerprint == _fingerprint()
 
-    def spawn(self, env: dict[str, str]) -> tuple[ForkedWorker, int] | None:
-        """Fork a worker with ``env`` and this process's cwd, stdout and stderr.
+    def spawn(self, env: dict[str, str], output: int | None = None) -> tuple[ForkedWorker, int] | None:
+        """Fork a worker with ``env``, this process's cwd, and ``output`` (a file descriptor, kept
+        open: the worker gets copies) as its stdout and stderr, else this process's.
 
         Returns the worker and the write end of its stdin (the caller writes the bootstrap and
         closes it), or None if the server failed (the caller starts a fresh process instead).
         """
         stdin_r, stdin_w = os.pipe()
-        fds = [stdin_r, _inheritable(1), _inheritable(2)]
+        fds = [
+            stdin_r,
+            _inheritable(1 if output is None else output),
+            _inheritable(2 if output is None else output),
+        ]
         try:
             outcome = self._request_spawn(env, fds)
         finally:

@@ -17,7 +17,9 @@ group is never signalled.
 Warm start: once the first experiment's workers have registered (or it ended), a fork server (see
 ``maggy.backends.forkserver``) is started in the background; later workers are forked from it,
 pre-imported, unless ``MAGGY_FORKSERVER=0``. Either way a worker runs the same code with the same
-environment, working directory, stdout and stderr.
+environment and working directory. Its stdout and stderr are a pipe of its own
+(:mod:`maggy.backends.worker_output`): what it writes outside trials reaches the driver as
+``Supervision.worker_output`` lines.
 
 At a graceful end, ``lagom`` returns once every worker has exited or left (answered DONE, and
 its control connection closed after it): such a worker talks to the driver no more, and its
@@ -44,6 +46,7 @@ import cloudpickle
 import maggy
 from maggy.backends import forkserver
 from maggy.backends.base import DEFAULT_DRIVER_HOST, Supervision, pack_training_function
+from maggy.backends.worker_output import OutputPipe
 
 log = logging.getLogger("maggy")
 
@@ -54,6 +57,9 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 #: Seconds a worker gets to exit after DONE or terminate() before it is killed.
 _EXIT_GRACE = 3.0
+
+#: Most seconds the end of an experiment waits for the workers' last output lines.
+_OUTPUT_GRACE = 0.5
 
 #: Seconds after a worker's exit with code 0 before it is taken to have left without DONE (and is
 #: replaced): the driver may not have seen its connection close yet.
@@ -135,6 +141,7 @@ _Process = _FreshWorker | forkserver.ForkedWorker
 class _Proc:
     popen: _Process
     attempt: int
+    output: OutputPipe
     handled: bool = False
     exited_at: float | None = None  # monotonic time the monitor first saw it exited
 
@@ -211,26 +218,32 @@ class LocalBackend:
     def _spawn(self, worker_id: str, attempt: int = 0) -> None:
         env = self._worker_env()
         boot = cloudpickle.dumps({**self._boot, "worker_id": worker_id, "attempt": attempt})
-        server = forkserver.shared_server()
-        forked = server.spawn(env) if server is not None else None
-        proc: _Process
-        if forked is not None:
-            proc, stdin_fd = forked
-            with os.fdopen(stdin_fd, "wb") as stdin:
-                stdin.write(boot)
-        else:
-            popen = subprocess.Popen(
-                [sys.executable, "-m", "maggy.worker"],
-                stdin=subprocess.PIPE,
-                env=env,
-                start_new_session=True,
-            )
-            assert popen.stdin is not None
-            popen.stdin.write(boot)
-            popen.stdin.close()
-            proc = _FreshWorker(popen)
+        output = OutputPipe(worker_id, self._supervision.worker_output)
+        try:
+            server = forkserver.shared_server()
+            forked = server.spawn(env, output.write_fd) if server is not None else None
+            proc: _Process
+            if forked is not None:
+                proc, stdin_fd = forked
+                with os.fdopen(stdin_fd, "wb") as stdin:
+                    stdin.write(boot)
+            else:
+                popen = subprocess.Popen(
+                    [sys.executable, "-m", "maggy.worker"],
+                    stdin=subprocess.PIPE,
+                    stdout=output.write_fd,
+                    stderr=output.write_fd,
+                    env=env,
+                    start_new_session=True,
+                )
+                assert popen.stdin is not None
+                popen.stdin.write(boot)
+                popen.stdin.close()
+                proc = _FreshWorker(popen)
+        finally:
+            output.started()  # the worker has its copies (or none: the reader then ends at once)
         with self._lock:
-            self._procs[worker_id] = _Proc(proc, attempt)
+            self._procs[worker_id] = _Proc(proc, attempt, output)
 
     def _watch(self) -> None:
         """Replace workers that exit while the experiment runs; fail it when none can be had."""
@@ -263,9 +276,12 @@ class LocalBackend:
                 else:
                     failed_starts += 1
                     if failed_starts >= _MAX_FAILED_STARTS:
+                        proc.output.join(timeout=1.0)  # its last words, read to the end
+                        tail = proc.output.tail()
+                        said = "\n".join(tail) if tail else "(it wrote nothing)"
                         supervision.fail(
                             f"worker processes exit before reaching the driver (exit code {code}, "
-                            f"{failed_starts} times in a row); their error output is above"
+                            f"{failed_starts} times in a row); the last one wrote:\n{said}"
                         )
                         return
                 log.warning("maggy: worker %s exited with code %s; starting a replacement", worker_id, code)
@@ -336,6 +352,7 @@ class LocalBackend:
             procs = [(worker_id, p.popen, p.attempt) for worker_id, p in self._procs.items()]
         if not graceful:
             _end([popen for _, popen, _ in procs], grace=0.0)
+            self._read_last_output()  # a crash's or a stopped trial's last words
             return
         # Typically the last worker's DONE is still on its way when the experiment ends: poll
         # briefly rather than wait for each exit.
@@ -357,6 +374,17 @@ class LocalBackend:
                 target=_end, args=(gone, _EXIT_GRACE), name="maggy-local-reaper", daemon=True
             ).start()
         _end(late, grace=0.0)
+        self._read_last_output()
+
+    def _read_last_output(self) -> None:
+        """Let the output readers pass on what the workers wrote last (their pipes end when they
+        exit, about 10 ms after DONE), so it is published before the driver closes; at most
+        ``_OUTPUT_GRACE`` s in all (a trial's child that kept the pipe open holds it no longer)."""
+        deadline = time.monotonic() + _OUTPUT_GRACE
+        with self._lock:
+            outputs = [p.output for p in self._procs.values()]
+        for output in outputs:
+            output.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def _end(procs: list[_Process], grace: float) -> None:

@@ -64,6 +64,15 @@ class TrialFinished(Event):
 
 
 @dataclass(frozen=True)
+class WorkerOutput(Event):
+    """Lines a worker process wrote to its stdout/stderr outside any trial's capture (a library's
+    start-up logs, C-level warnings, a crash's last words); see maggy.backends.worker_output."""
+
+    worker_id: str
+    lines: list[str]
+
+
+@dataclass(frozen=True)
 class ExperimentFinished(Event):
     status: str
     result: dict[str, Any]

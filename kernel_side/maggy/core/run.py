@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -160,6 +161,8 @@ class ExperimentRun:
                 continue
             attached.append(frontend)
         self.waiter, self.async_waiter = waiters(attached)
+        if not any(getattr(frontend, "shows_worker_output", False) for frontend in attached):
+            self.bus.subscribe(_echo_worker_output)  # where a terminal would show it, as before
         if self._progress if self._progress is not None else not frontends:
             from maggy.progress import ConsoleProgress
 
@@ -208,6 +211,9 @@ class ExperimentRun:
             fail=lambda message: self.core.fail(RuntimeError(message)),
             worker_info=self.core.worker_info,
             has_left=self.core.has_left,
+            worker_output=lambda worker_id, lines: self.core.events.put(
+                ev.WorkerOutput(self.record.experiment_id, worker_id, lines)
+            ),
         )
         self.runner.start(
             self._driver.address,
@@ -330,6 +336,14 @@ class ExperimentRun:
         if self.core.failure is not None:
             raise RuntimeError(f"the experiment failed: {self.core.failure!r}") from self.core.failure
         return result
+
+
+def _echo_worker_output(event: ev.Event) -> None:
+    """Print what worker processes wrote outside trials to stderr, each line marked with its
+    worker: for a terminal, or a frontend that does not show ``WorkerOutput`` itself."""
+    if isinstance(event, ev.WorkerOutput):
+        sys.stderr.write("".join(f"[{event.worker_id}] {line}\n" for line in event.lines))
+        sys.stderr.flush()
 
 
 class _InterruptGuard:

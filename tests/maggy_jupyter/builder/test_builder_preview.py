@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 from maggy import Searchspace
-from maggy_jupyter.builder.preview import SAMPLES, row_value, sample_counts, searchspace_code, values_text
+from maggy_jupyter.builder.preview import (
+    PLOT_WIDTH,
+    SAMPLES,
+    TICK_CHAR_PX,
+    TICK_GAP_PX,
+    row_value,
+    sample_counts,
+    searchspace_code,
+    tick_values,
+    values_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -77,3 +89,52 @@ def test_sample_counts_of_finite_parameters_have_a_bar_per_value():
     assert labels == ["True", "1", "'1'"] and sum(counts) == 300 and all(c > 50 for c in counts)
     (wide,) = Searchspace(n=("INTEGER", [1, 1000])).parameters()
     assert len(sample_counts(wide)[0]) == 12
+
+
+def test_number_labels_are_compact():
+    (param,) = Searchspace(lr=("DOUBLE", [1e-5, 1e-1], "log")).parameters()
+    labels, _ = sample_counts(param)
+    assert labels[0] == "1.47e-5" and not any("e-0" in label or "e+" in label for label in labels)
+    (big,) = Searchspace(n=("DOUBLE", [0, 1e6])).parameters()
+    assert sample_counts(big)[0][:2] == ["4.17e4", "1.25e5"]
+
+
+def _overlaps(labels, shown, width=PLOT_WIDTH):
+    """Pairs of neighbouring shown labels whose text (centred on its bar) would touch."""
+    slot = width / len(labels)
+    at = [labels.index(label) for label in shown]
+    return [
+        (labels[a], labels[b])
+        for a, b in itertools.pairwise(at)
+        if (b - a) * slot < (len(labels[a]) + len(labels[b])) / 2 * TICK_CHAR_PX + TICK_GAP_PX
+    ]
+
+
+SPACES = [
+    Searchspace(x=("DOUBLE", [0, 1])),
+    Searchspace(x=("DOUBLE", [1e-5, 1e-1], "log")),
+    Searchspace(x=("DOUBLE", [-1234.5, 98765.4])),
+    Searchspace(x=("INTEGER", [1, 24])),
+    Searchspace(x=("DISCRETE", [16, 32, 64, 128, 256, 512, 1024, 2048])),
+    Searchspace(x=("CATEGORICAL", ["relu", "leaky relu", "gelu", "sigmoid", "tanh", "swish", "elu"])),
+    Searchspace(x=("CATEGORICAL", ["a", "b"])),
+]
+
+
+@pytest.mark.parametrize("space", SPACES, ids=repr)
+def test_tick_labels_never_overlap_and_are_as_many_as_fit(space):
+    # Before: every bar labelled, rotated -30 degrees: '1.47e-05', '2.15e-05', ... ran into each other.
+    (param,) = space.parameters()
+    labels, _ = sample_counts(param)
+    shown = tick_values(labels)
+    assert shown[0] == labels[0] and set(shown) <= set(labels)
+    assert _overlaps(labels, shown) == []
+    step = labels.index(shown[1]) if len(shown) > 1 else len(labels)
+    assert shown == labels[::step]  # evenly spaced
+    if step > 1:  # one step less would overlap: as many labels as fit
+        assert _overlaps(labels, labels[:: step - 1]) != []
+
+
+def test_tick_values_of_few_short_labels_are_all_of_them():
+    assert tick_values(["2", "3", "4", "5"]) == ["2", "3", "4", "5"]
+    assert tick_values([]) == []

@@ -60,12 +60,44 @@ def fill(row, name, kind, values, log=False):
     frontend_sets(row.log, value=log)
 
 
+ERROR_COLOUR = "--jp-error-color1"
+
+
+def shows_an_error(builder):
+    """Whether anything in the builder is drawn as an error (red text, a cross)."""
+    texts = [builder.status.value, *(row.error.value for row in builder.rows)]
+    return any(ERROR_COLOUR in text or "&#10007;" in text for text in texts)
+
+
 def test_a_fresh_builder_has_one_blank_row_and_no_searchspace_yet():
     builder = SearchspaceBuilder()
     assert len(builder.rows) == 1 and builder.rows[0].error_text == "" and not builder.is_valid
     with pytest.raises(ValueError, match="no parameters yet"):
         _ = builder.searchspace
     assert "no parameters yet" in builder.status.value
+
+
+def test_nothing_is_an_error_before_the_user_types():
+    # Before: a red "no parameters yet" under a builder nobody had touched yet.
+    builder = SearchspaceBuilder(name="sp", namespace={})
+    assert not shows_an_error(builder)
+    frontend_sets(builder.rows[0].kind, index=builder.rows[0].kind.options.index("INTEGER"))
+    builder.add_button.click()  # an empty new row is not an error either
+    assert not shows_an_error(builder) and not builder.is_valid
+    frontend_sets(builder.rows[1].name, value="units")  # typed: now the row's problem shows
+    assert shows_an_error(builder) and builder.rows[1].error_text
+
+
+def test_removing_every_row_is_no_error_either():
+    builder = SearchspaceBuilder(Searchspace(a=("DOUBLE", [0, 1])))
+    builder.rows[0].remove_button.click()
+    assert builder.rows == [] and not shows_an_error(builder) and "no parameters yet" in builder.status.value
+
+
+def test_a_new_blank_row_keeps_a_valid_space_valid():
+    builder = SearchspaceBuilder(Searchspace(a=("DOUBLE", [0, 1])))
+    builder.add_button.click()
+    assert builder.is_valid and not shows_an_error(builder) and "1 parameter" in builder.status.value
 
 
 def test_filled_rows_give_the_searchspace_the_code_and_the_binding():
@@ -201,3 +233,16 @@ def test_bars_update_in_one_message_when_a_row_changes():
     assert list(builder.bars.x) == ["0", "1"]
     updates = [m for m in sent if m["method"] == "update"]
     assert len(updates) == 1 and {"x", "y"} <= set(updates[0]["state"])
+
+
+def test_histogram_ticks_are_horizontal_and_spaced_so_they_never_overlap():
+    from maggy_jupyter.builder.preview import tick_values
+
+    builder = SearchspaceBuilder(Searchspace(lr=("DOUBLE", [1e-5, 1e-1], "log")))
+    axis = builder.figure.axes[0]
+    assert axis.tick_rotate == 0 and len(builder.bars.x) == 12
+    assert list(axis.tick_values) == tick_values(list(builder.bars.x)) and len(axis.tick_values) < 12
+    frontend_sets(builder.rows[0].kind, index=builder.rows[0].kind.options.index("CATEGORICAL"))
+    frontend_sets(builder.rows[0].values, value="a, b")
+    assert list(axis.tick_values) == ["a", "b"] == list(builder.bars.x)
+    assert builder.bars.tooltip is not None  # every bar still tells its value on hover

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from maggy import Searchspace, experiment
@@ -12,7 +10,7 @@ from maggy.frontend import ExperimentHandle
 from maggy.store import open_store
 from maggy.trial import TrialState
 from maggy_jupyter.live_view import LiveView
-from maggy_jupyter.live_view._format import BEST_COLOR, STATE_COLORS
+from maggy_jupyter.live_view.chart import line_style
 from maggy_jupyter.live_view.testing import recording_comms
 
 pytestmark = pytest.mark.integration
@@ -80,14 +78,14 @@ def test_the_final_view_matches_the_result_dict(tmp_path, monkeypatch):
         assert sorted(view.chart.lines) == [t.trial_id for t in trials]
         for t in trials:
             line = view.chart.lines[t.trial_id]
-            expected = BEST_COLOR if t.trial_id == result["best_id"] else STATE_COLORS[t.state]
-            assert line.colors == [expected]
+            expected = line_style(t.trial_id, t.state, t.trial_id == result["best_id"])
+            assert (line.colors, line.line_style) == (expected["colors"], expected["line_style"])
             assert line.y.tolist() == pytest.approx([v for _, v in t.history])
-        rows = [int(m) for m in re.findall(r"<tr style[^>]*><td[^>]*>(\d+)", view.table.html.value)]
-        assert rows == [t.trial_id for t in trials]
+        assert view.table.shown == [t.trial_id for t in trials]
 
         (failed,) = [t for t in trials if t.state is TrialState.ERROR]
         view.logs.picker.value = failed.trial_id  # after the end, choosing redraws at once
         assert "trained with x=3" in view.logs.text.value and "cursed" in view.logs.text.value
-        assert all(slot.trial_id is None for slot in view.controls.slots)
-        assert view.controls.experiment_button.disabled
+        assert view.controls.slots == [] and all(view.table.row_widget(t.trial_id) for t in trials)
+        assert view.controls.experiment_button.layout.display == "none"
+        assert "Experiment finished" in view.controls.end_line.value

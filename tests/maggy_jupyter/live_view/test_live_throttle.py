@@ -86,3 +86,35 @@ def test_the_thread_bounds_the_rate_and_always_draws_the_last_request():
     time.sleep(0.05)
     assert seen[-1] == 20_000 and throttle.closed
     assert throttle._thread is not None and not throttle._thread.is_alive()
+
+
+def test_with_a_tick_an_idle_throttle_still_flushes_every_tick():
+    """The header's clock (elapsed, durations) moves without events: a tick redraws it."""
+    clock, flushed = FakeClock(), []
+    throttle = Throttle(
+        lambda: flushed.append(clock.now), interval=0.1, tick=1.0, clock=clock, threaded=False
+    )
+    throttle.flush_now()  # the view's first draw
+    clock.now = 0.5
+    assert not throttle.poll()  # nothing asked for, and no tick due yet
+    clock.now = 1.0
+    assert throttle.poll() and flushed == [0.0, 1.0]
+    clock.now = 1.5
+    assert not throttle.poll()
+    throttle.close()
+    clock.now = 5.0
+    assert not throttle.poll()  # closed: the experiment is over, the clock stops
+
+
+def test_the_ticking_thread_flushes_without_requests():
+    flushed: list[float] = []
+    throttle = Throttle(lambda: flushed.append(time.monotonic()), interval=0.01, tick=0.05)
+    try:
+        throttle.request()  # starts the thread
+        time.sleep(0.4)
+        assert len(flushed) >= 4
+    finally:
+        throttle.close()
+    count = len(flushed)
+    time.sleep(0.15)
+    assert len(flushed) == count

@@ -20,7 +20,7 @@ from live_view_helpers import (
 from maggy.core import events as ev
 from maggy.trial import TrialState
 from maggy_jupyter import live_view
-from maggy_jupyter.live_view._format import BEST_COLOR, STATE_COLORS
+from maggy_jupyter.live_view._format import EARLIER_COLOR, PALETTE, trial_color
 from maggy_jupyter.live_view.testing import recording_comms
 
 EXP = "exp-test"
@@ -47,7 +47,18 @@ def click(recorder, button) -> None:
 
 
 def table_ids(view) -> list[int]:
-    return [int(m) for m in re.findall(r"<tr style[^>]*><td[^>]*>(\d+)", view.table.html.value)]
+    return list(view.table.shown)
+
+
+def table_html(view) -> str:
+    return view.table.html_text()
+
+
+def row_button(view, trial_id: int):
+    """The stop button in ``trial_id``'s own table row (None if its row has none)."""
+    row = view.table.row_widget(trial_id)
+    assert row is not None, f"trial {trial_id} is not on the table's page"
+    return next((w for w in row.children if w.__class__.__name__ == "Button"), None)
 
 
 def run_all_states(handle: FakeHandle) -> list[ev.TrialStarted]:
@@ -65,28 +76,106 @@ def run_all_states(handle: FakeHandle) -> list[ev.TrialStarted]:
     return s
 
 
-def test_one_line_per_trial_coloured_by_state_with_the_best_highlighted(view, recorder):
+def test_each_trial_keeps_one_colour_as_in_the_panel_and_its_state_shows_in_the_line_style(view):
     run_all_states(view.handle)
     never_ran = replace(trial_started(6, retry_of=5).trial, state=TrialState.STOPPED, start=None)
     view.handle.publish(ev.TrialFinished(EXP, never_ran))  # a queued retry, stopped before it ran
     view.flush()
-    colours = {tid: line.colors[0] for tid, line in view.chart.lines.items()}
-    assert colours == {
-        0: STATE_COLORS[TrialState.FINISHED],
-        1: BEST_COLOR,
-        2: STATE_COLORS[TrialState.EARLY_STOPPED],
-        3: STATE_COLORS[TrialState.STOPPED],
-        4: STATE_COLORS[TrialState.ERROR],
-        5: STATE_COLORS[TrialState.RUNNING],
-        6: STATE_COLORS[TrialState.STOPPED],
-    }
-    assert view.chart.figure.marks[-1] is view.chart.lines[1]  # the best is drawn on top
-    assert view.chart.lines[5].y.tolist() == pytest.approx([0.5, 1.0, 1.5])
+    lines = view.chart.lines
+    # the panel's rule: the palette colour at the trial id, whatever the state (best included)
+    assert {tid: line.colors[0] for tid, line in lines.items()} == {tid: PALETTE[tid] for tid in range(7)}
+    assert lines[5].line_style == "solid" and lines[5].opacities == [1.0]  # running: solid, opaque
+    assert lines[0].line_style == "solid" and lines[0].opacities[0] < 1.0  # finished: recedes
+    assert lines[0].stroke_width < lines[5].stroke_width
+    assert lines[2].line_style == "dashed"  # early-stopped
+    assert lines[3].line_style == "dotted"  # stopped by the user
+    assert lines[4].line_style == "dash_dotted"  # failed...
+    ends = view.chart.ends  # ...and its last point marked with a cross in its own colour
+    assert ends.marker == "cross" and list(ends.x) == [2.0] and list(ends.y) == pytest.approx([1.2])
+    assert ends.colors == [PALETTE[4]]
+    assert lines[1].stroke_width > lines[0].stroke_width and lines[1].opacities == [1.0]  # the best
+    assert view.chart.figure.marks[-2] is lines[1]  # the best is drawn on top of the other lines
+    legend = view.chart.legend.value  # styles, not colours: the colour is the trial's
+    assert "stroke-dasharray" in legend and "early-stopped" in legend and "error / lost" in legend
+    # the table shows each trial's colour beside its id, as the panel's table does
+    view.table.next.click()  # page 2 of 3 rows: trials 3 to 5
+    view.flush()
+    assert f"background:{PALETTE[4]}" in view.table.row_html(4)
+    assert lines[5].y.tolist() == pytest.approx([0.5, 1.0, 1.5])
     assert "<b>0.9</b> in trial 1" in view.header.best.value and "lr=0.2" in view.header.best.value
     assert (
         "6/7</b> done · 1 running" in view.header.progress.value
         and "2 stopped · 1 error" in view.header.progress.value
     )
+
+
+def test_colours_cycle_through_the_palette_by_trial_id_like_the_panel():
+    assert [trial_color(i) for i in (0, 9, 10, 23)] == [PALETTE[0], PALETTE[9], PALETTE[0], PALETTE[3]]
+
+
+def test_the_palette_is_the_panels_palette():
+    """The cell and the JupyterLab panel must give a trial the same colour: the Python palette
+    mirrors the panel's TypeScript one (read from its source, so the two cannot drift apart)."""
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[3] / "labextension" / "src"
+    if not src.is_dir():
+        pytest.skip("no labextension sources in this checkout")
+    found = {
+        path: text
+        for path in sorted(src.rglob("*.ts"))
+        if "__tests__" not in path.parts and re.search(r"export const PALETTE\b", text := path.read_text())
+    }
+    assert len(found) == 1, f"expected the panel's PALETTE in one file under {src}, found {list(found)}"
+    (text,) = found.values()
+    body = re.search(r"export const PALETTE[^=]*=\s*\[(.*?)\]", text, re.S)
+    assert body is not None
+    assert tuple(re.findall(r"'(#[0-9a-fA-F]{6})'", body.group(1))) == PALETTE
+    assert re.search(r"PALETTE\[\s*trialId\s*%\s*PALETTE\.length\s*\]", text)  # the same index rule
+    earlier = re.search(r"export const EARLIER_COLOR\s*=\s*'(#[0-9a-fA-F]{6})'", text)
+    assert earlier is not None and earlier.group(1) == EARLIER_COLOR
+
+
+def test_before_the_first_trial_the_view_says_starting_workers_and_elapsed_ticks():
+    clock = [1000.0]
+    handle = FakeHandle(num_trials=4)
+    with recording_comms():
+        view = live_view.LiveView(handle, threaded=False, clock=lambda: clock[0]).attach()
+        try:
+            notice = view.chart.notice
+            assert "starting workers" in notice.value and notice.layout.display != "none"
+            clock[0] = 1002.5
+            view.flush()  # a tick: no event came
+            assert "elapsed 2.5s" in view.header.progress.value
+            handle.publish(experiment_started(num_trials=4))
+            clock[0] = 1004.0
+            view.flush()
+            assert "starting workers" in notice.value and "elapsed 1.5s" in view.header.progress.value
+            s0 = trial_started(0, start=1004.0)
+            handle.publish(s0)
+            view.flush()
+            assert "no metric points yet" in notice.value and "starting" not in notice.value
+            handle.publish(points(0, [0.1, 0.2]))
+            view.flush()
+            assert notice.layout.display == "none"
+        finally:
+            view.close()
+
+
+def test_the_view_redraws_its_clock_without_events():
+    handle = FakeHandle(num_trials=4)
+    with recording_comms():
+        view = live_view.LiveView(handle, interval=0.01, tick=0.05).attach()
+        try:
+            before = view.redraws
+            time.sleep(0.4)
+            assert view.redraws >= before + 3
+            handle.publish(experiment_finished("FINISHED"))
+            after = view.redraws
+            time.sleep(0.15)
+            assert view.redraws == after  # over: the clock stops
+        finally:
+            view.close()
 
 
 def test_only_changed_lines_are_resent_and_as_binary_buffers(view, recorder):
@@ -113,7 +202,7 @@ def test_table_lists_params_state_metric_worker_and_gpu_sorted_and_paged(view):
     )
     handle.publish(points(2, [0.1, 0.75]))
     view.flush()
-    html = view.table.html.value
+    html = table_html(view)
     assert ">lr<" in html and "local-0 · GPU 0" in html and "FINISHED" in html and "0.75" in html
     assert table_ids(view) == [0, 1, 2] and view.table.page_label.value == "1–3 of 4"  # page size 3
     view.table.next.click()
@@ -131,43 +220,51 @@ def test_table_lists_params_state_metric_worker_and_gpu_sorted_and_paged(view):
     handle.publish(trial_started(4, params={"lr": 0.35, "units": 8}))  # a new column: new sort options
     view.flush()
     assert view.table.sort.value == "param:lr" and "param:units" in view.table.sort.options
-    assert table_ids(view) == [3, 4, 0] and ">units<" in view.table.html.value
+    assert table_ids(view) == [3, 4, 0] and ">units<" in table_html(view)
 
 
-def test_a_stop_button_per_running_trial_calls_stop_trial_with_its_id(view, recorder):
+def test_each_running_trial_has_its_stop_button_in_its_own_table_row(view, recorder):
     handle = view.handle
     s = [trial_started(i) for i in range(3)]
     handle.publish(*s)
     view.flush()
-    assert {tid for tid in range(3) if view.controls.button_for(tid) is not None} == {0, 1, 2}
-    click(recorder, view.controls.button_for(1))  # as the browser would
-    view.controls.button_for(2).click()  # as ipywidgets' own API does
+    for tid in range(3):
+        assert row_button(view, tid) is view.controls.button_for(tid) is not None
+    click(recorder, row_button(view, 1))  # as the browser would
+    row_button(view, 2).click()  # as ipywidgets' own API does
     assert handle.stopped == [1, 2]
     view.flush()
-    button = view.controls.button_for(1)
-    assert button.disabled and button.description.startswith("stopping 1")
+    button = row_button(view, 1)
+    assert button.disabled and button.description.startswith("stopping")
     handle.publish(trial_finished(s[1], TrialState.STOPPED, 0.1))
+    handle.publish(trial_finished(s[0], TrialState.FINISHED, 0.5))
     view.flush()
-    assert view.controls.button_for(1) is None and button.layout.display == "none"
-    click(recorder, button)  # a late click on the freed button stops nothing
-    assert handle.stopped == [1, 2]
-    handle.publish(trial_started(3))
-    view.flush()
-    assert view.controls.button_for(3) is not button  # a just-freed button is not reused at once
+    assert view.controls.button_for(1) is None and row_button(view, 1) is None
+    assert row_button(view, 0) is None
 
 
-def test_the_experiment_stop_button_calls_stop_experiment(view, recorder):
-    view.handle.publish(experiment_started(), trial_started(0))
+def test_a_click_on_an_ended_trials_button_stops_no_other_trial(view, recorder):
+    """The bug: buttons were reused, so a click meant for a trial that just ended stopped the
+    trial that took its button. Each button is bound to its trial's id for good."""
+    handle = view.handle
+    s0, s1 = trial_started(0), trial_started(1)
+    handle.publish(s0, s1)
     view.flush()
-    click(recorder, view.controls.experiment_button)
-    assert view.handle.experiment_stops == 1 and view.handle.stopped == []
+    old = row_button(view, 0)
+    old_comm = recorder.comms[old.model_id]
+    handle.publish(trial_finished(s0, TrialState.FINISHED, 0.5), trial_started(2))
     view.flush()
-    assert (
-        view.controls.experiment_button.disabled
-        and view.controls.experiment_button.description == "Stopping…"
-    )
-    view.handle.publish(experiment_finished("STOPPED"))
-    assert view.controls.experiment_button.description == "Experiment stopped"
+    assert old.disabled  # gone from the row, and dead
+    assert row_button(view, 2) is not old and row_button(view, 2) is not None
+    old_comm.receive({"method": "custom", "content": {"event": "click"}})  # a late click from the browser...
+    old.click()  # ...or any click that reaches it stops nothing
+    assert handle.stopped == []
+    # the rows move when the sort changes; each row's button still stops its own trial
+    view.table.descending.value = True
+    view.flush()
+    assert table_ids(view)[:2] == [2, 1]
+    click(recorder, row_button(view, 2))
+    assert handle.stopped == [2]
 
 
 def test_logs_and_traceback_of_the_chosen_trial(view):
@@ -204,8 +301,8 @@ def test_ten_thousand_metric_events_cost_a_bounded_number_of_redraws(recorder):
     # The final redraw shows the final state.
     assert view.chart.lines[9].y[-1] == pytest.approx(9.99) and len(view.chart.lines[9].y) == 1000
     assert "10/10</b> done" in view.header.progress.value and "0 running" in view.header.progress.value
-    assert view.controls.experiment_button.description == "Experiment finished"
-    assert view.chart.lines[9].colors == [BEST_COLOR]
+    assert "Experiment finished" in view.controls.end_line.value
+    assert view.chart.lines[9].colors == [PALETTE[9]] and view.chart.figure.marks[-2] is view.chart.lines[9]
     view.table.sort.value = "metric"  # still browsable after the end: redraws on the spot
     assert table_ids(view)[0] == 0
 
@@ -277,7 +374,6 @@ def test_an_experiment_stopped_before_any_trial_succeeded_shows_no_failure(view)
 
 def test_a_resumed_experiment_shows_its_earlier_trials_greyed_beside_the_new_ones(view):
     from maggy.trial import Trial
-    from maggy_jupyter.live_view._format import EARLIER_COLOR
 
     earlier = (
         Trial(0, {"lr": 0.1}, TrialState.FINISHED, 0.4, history=[[0, 0.1], [1, 0.4]], start=1.0, end=5.0),
@@ -296,8 +392,8 @@ def test_a_resumed_experiment_shows_its_earlier_trials_greyed_beside_the_new_one
     assert lines[0].y.tolist() == pytest.approx([0.1, 0.4])  # drawn from the earlier history
     assert lines[0].colors == [EARLIER_COLOR] and lines[0].line_style == "dashed"
     assert lines[0].opacities[0] < 0.6 and lines[2].colors == [EARLIER_COLOR]
-    assert lines[1].colors == [BEST_COLOR] and lines[1].line_style == "dashed"  # best, from before
-    assert lines[3].colors == [STATE_COLORS[TrialState.RUNNING]] and lines[3].line_style == "solid"
+    assert lines[1].colors == [PALETTE[1]] and lines[1].line_style == "dashed"  # best, from before
+    assert lines[3].colors == [PALETTE[3]] and lines[3].line_style == "solid"
     assert "earlier run" in view.chart.legend.value
     progress = view.header.progress.value
     assert "3/6</b> done · 1 running" in progress and "resumed: 3 earlier" in progress
@@ -306,11 +402,39 @@ def test_a_resumed_experiment_shows_its_earlier_trials_greyed_beside_the_new_one
     assert all(view.controls.button_for(tid) is None for tid in range(3))
     view.table.page_size = 10
     view.flush()
-    rows = re.findall(r"<tr style=\"([^\"]*)\"[^>]*><td[^>]*>(\d+)", view.table.html.value)
-    greyed = {int(tid) for style, tid in rows if "opacity" in style}
-    assert greyed == {0, 1, 2} and "earlier run" in view.table.html.value
+    greyed = {tid for tid in table_ids(view) if "opacity" in view.table.row_html(tid)}
+    assert greyed == {0, 1, 2} and "earlier run" in table_html(view)
     # A new trial beats them: the best moves to this run, the earlier line goes grey again.
     handle.publish(trial_finished(s, TrialState.FINISHED, 0.9))
     view.flush()
-    assert lines[3].colors == [BEST_COLOR] and lines[1].colors == [EARLIER_COLOR]
+    assert lines[3].colors == [PALETTE[3]] and lines[3].stroke_width > lines[1].stroke_width
+    assert lines[1].colors == [EARLIER_COLOR]
     assert "4/6</b> done" in view.header.progress.value
+
+
+def test_worker_output_is_folded_per_worker_in_a_collapsed_pane_shown_only_once_there_is_some(view):
+    pane = view.worker_output.widget
+    view.handle.publish(experiment_started())
+    view.flush()
+    assert pane.layout.display == "none" and pane.children == ()
+    view.handle.publish(
+        ev.WorkerOutput(
+            EXP, "local-1", ["I0000 tensorflow/core/platform/cpu_feature_guard.cc:182] AVX2 <b>"]
+        ),
+        ev.WorkerOutput(EXP, "local-0", ["a", "b"]),
+        ev.WorkerOutput(EXP, "local-0", ["c"]),
+    )
+    view.flush()
+    assert pane.layout.display == "" and pane.selected_index is None  # there, and collapsed
+    assert pane.titles == ("worker output: local-0 (3 lines)", "worker output: local-1 (1 line)")
+    assert "a\nb\nc" in pane.children[0].value
+    assert "AVX2 &lt;b&gt;" in pane.children[1].value  # text, not markup
+
+
+def test_worker_output_keeps_each_workers_latest_lines():
+    from maggy_jupyter.live_view.worker_output import WorkerOutputLog
+
+    log = WorkerOutputLog(lines_per_worker=3)
+    log.add("local-0", [str(i) for i in range(10)])
+    assert log.take() == [("local-0", 10, ["7", "8", "9"])]
+    assert log.take() is None  # nothing new since

@@ -164,8 +164,15 @@ def test_lagom_ablation_flag_checks_the_study_before_running(ip):
     with pytest.raises(UsageError, match="not both"):
         ip.run_cell_magic("lagom", "--ablation st --searchspace sp", train)
     # lagom's own check of the study (no base model), before any worker starts:
-    with pytest.raises(ValueError, match="no base model generator"):
+    # one line, as every mistake the magic reports (the study's problems joined by ';').
+    with pytest.raises(UsageError) as info:
         ip.run_cell_magic("lagom", "--ablation st", train)
+    message = str(info.value)
+    assert (
+        message.startswith("the ablation study cannot run: no dataset 'd' in the catalog")
+        and "\n" not in message
+    )
+    assert "; no base model generator: set one with" in message
     assert "_lagom" not in ip.user_ns
 
 

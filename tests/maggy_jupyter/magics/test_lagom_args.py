@@ -150,7 +150,7 @@ def test_variables_can_stand_for_optimizer_policy_and_backend_objects():
             None,
             "argument --num-trials: invalid int value: 'many'",
         ),
-        ("train --searchspace sp --bogus 1", ns(), None, "unrecognized arguments: --bogus 1"),
+        ("train --searchspace sp --bogus 1", ns(), None, "unrecognized argument --bogus; %%lagom? lists"),
     ],
 )
 def test_user_mistakes_raise_usage_errors_that_say_what_to_do(line, namespace, cell, fragment):
@@ -417,3 +417,34 @@ def test_continuing_flags_are_listed_under_their_heading():
 def test_without_searchspace_the_error_mentions_resume():
     with pytest.raises(UsageError, match="--resume ID continues a stored experiment with its own"):
         lagom_config("--num-trials 3", ns(), cell_functions=["train"])
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "--searchspace sp --trials 20",
+            "unrecognized argument --trials: did you mean --num-trials?; %%lagom? lists every flag",
+        ),
+        (
+            "--searchspace sp --num_trials=20",
+            "unrecognized argument --num_trials: did you mean --num-trials?",
+        ),
+        (
+            "--searchspace sp --trials 20 --searchpsace sp --zzzzzzzz",
+            "unrecognized arguments --trials (did you mean --num-trials?), --searchpsace (did you mean "
+            "--searchspace?), --zzzzzzzz; %%lagom? lists every flag",
+        ),
+    ],
+)
+def test_unknown_flags_get_a_close_match_in_one_line(line, message):
+    with pytest.raises(UsageError) as info:
+        parse_lagom_line(line)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_what_argparse_accepts_is_not_taken_for_an_unknown_flag():
+    args = parse_lagom_line("train --searchspace sp --num-tr 5 --seed -3")
+    assert (args.num_trials, args.seed) == (5, -3)  # an unambiguous abbreviation; negative numbers
+    args = parse_lagom_line("--searchspace sp --description='--x' -- -train")
+    assert (args.description, args.func) == ("'--x'", "-train")  # after --: values only

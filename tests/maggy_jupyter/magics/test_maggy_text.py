@@ -56,9 +56,11 @@ def test_show_of_a_failed_experiment_says_why_as_the_cli_does(capsys: pytest.Cap
     assert f"failure      {failure}\n" in shown
     assert '      File "<dynamic-code>", line 3, in train\n    ValueError: loss exploded' in shown
     assert "maggy/worker" not in shown
-    # the notebook shows what the command line shows, less the JSON lines (searchspace, config, result)
-    cli = _cli(capsys, "experiments", "show", eid)
-    assert shown == "\n".join(line for line in cli.rstrip("\n").split("\n") if not line.startswith("result "))
+    # the notebook shows what the command line shows, less its sections (searchspace, config, result)
+    cli = _cli(capsys, "experiments", "show", eid).rstrip("\n").split("\n\n")
+    sections = [block for block in cli if block.split("\n")[0] in ("searchspace", "config", "result")]
+    assert len(sections) == 1 and sections[0].startswith("result\n  status   FAILED\n  failure  all 2 trials")
+    assert shown == "\n\n".join(block for block in cli if block not in sections)
 
 
 def test_list_shows_the_same_numbers_as_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
