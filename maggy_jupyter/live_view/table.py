@@ -110,6 +110,10 @@ def row_cells(row: Row, param_names: Sequence[str]) -> list[str]:
     ]
 
 
+#: Width, in ch, given to one character of a cell (see _table).
+_GLYPH_CH = 1.35
+
+
 def column_widths(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
     """Characters per column: the longest text in it (header included), at most MAX_COLUMN_CH."""
     widths = [len(h) for h in head]
@@ -124,8 +128,10 @@ def column_widths(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[in
 def _table(widths: Sequence[int], inner: str) -> str:
     # Every row is its own table (each sits in a row widget beside its stop button); one fixed
     # layout with the same column widths lines their columns up.
-    cols = "".join(f'<col style="width:calc({w}ch + 16px)">' for w in widths)
-    total = f"calc({sum(widths)}ch + {16 * len(widths)}px)"
+    # 1ch is the width of "0": upper-case states (FINISHED) and the best row's bold are wider, so
+    # a column gets _GLYPH_CH ch per character (at 1ch, "FINISHED" showed as "FINISH…").
+    cols = "".join(f'<col style="width:calc({w * _GLYPH_CH:.1f}ch + 16px)">' for w in widths)
+    total = f"calc({sum(widths) * _GLYPH_CH:.1f}ch + {16 * len(widths)}px)"
     return (
         f'<table style="border-collapse:collapse;table-layout:fixed;font-size:0.9em;width:{total}">'
         f"<colgroup>{cols}</colgroup>{inner}</table>"
