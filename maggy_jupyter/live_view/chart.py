@@ -199,6 +199,23 @@ class Chart:
             with self.figure.hold_sync():
                 self.figure.marks = [*(self.lines[tid] for tid in order), self.ends]
 
+    def remove(self, trial_ids: set[int]) -> None:
+        """Take these trials' curves off the chart (the view draws a bounded set of curves)."""
+        gone = trial_ids & set(self.lines)
+        if not gone:
+            return
+        for trial_id in gone:
+            self.lines.pop(trial_id).close()
+            self._states.pop(trial_id, None)
+            self._ends.pop(trial_id, None)
+        ids = sorted(self._ends)
+        with self.figure.hold_sync():
+            self.figure.marks = [m for m in self.figure.marks if m is self.ends or m in self.lines.values()]
+            with self.ends.hold_sync():
+                self.ends.x = np.array([self._ends[t][0] for t in ids], np.float32)
+                self.ends.y = np.array([self._ends[t][1] for t in ids], np.float32)
+                self.ends.colors = [trial_color(t) for t in ids]
+
     def _mark_end(
         self, trial_id: int, x: np.ndarray, y: np.ndarray, state: TrialState, earlier: bool
     ) -> bool:

@@ -192,6 +192,26 @@ class ExperimentState:
             if r.state is TrialState.RUNNING
         ]
 
+    def curve_ids(self, limit: int, best_id: int | None) -> set[int]:
+        """The trials whose curves the chart draws: all of them up to ``limit``; beyond, the
+        running ones, the best, and the best ended ones by metric up to ``limit`` (thousands of
+        curves make an unreadable chart, and each is a widget the browser must keep)."""
+        if len(self.trials) <= limit:
+            return set(self.trials)
+        live = (TrialState.RUNNING, TrialState.PENDING)
+        shown = {tid for tid, r in self.trials.items() if r.state in live}
+        if best_id is not None and best_id in self.trials:
+            shown.add(best_id)
+        sign = -1.0 if self.progress.direction == "max" else 1.0
+        ranked = sorted(
+            (sign * metric, tid)
+            for tid, r in self.trials.items()
+            if tid not in shown and (metric := r.live_metric()) is not None and np.isfinite(metric)
+        )
+        for _, tid in ranked[: max(0, limit - len(shown))]:
+            shown.add(tid)
+        return shown
+
     def line(self, trial_id: int, max_points: int) -> tuple[np.ndarray, np.ndarray, TrialState]:
         """Copies of a trial's (steps, values), at most ``max_points`` of them, and its state."""
         record = self.trials[trial_id]

@@ -438,3 +438,27 @@ def test_worker_output_keeps_each_workers_latest_lines():
     log.add("local-0", [str(i) for i in range(10)])
     assert log.take() == [("local-0", 10, ["7", "8", "9"])]
     assert log.take() is None  # nothing new since
+
+
+def test_beyond_max_curves_the_chart_keeps_the_running_trials_and_the_best(recorder):
+    handle = FakeHandle(num_trials=8)
+    v = live_view.LiveView(handle, threaded=False, max_curves=3).attach()
+    try:
+        handle.publish(experiment_started(8))
+        for tid, metric in enumerate([0.1, 0.9, 0.3, 0.8, 0.2]):
+            started = trial_started(tid)
+            handle.publish(
+                started, points(tid, [metric]), trial_finished(started, TrialState.FINISHED, metric)
+            )
+        handle.publish(trial_started(5), points(5, [0.05]))  # running: drawn whatever its metric
+        v.flush()
+        assert set(v.chart.lines) == {5, 1, 3}  # running, then the best ended ones
+        assert v.chart.notice.layout.display is None
+        assert "curves of 3 of 6 trials" in v.chart.notice.value
+        assert len([m for m in v.chart.figure.marks if m is not v.chart.ends]) == 3
+        started = trial_started(6)
+        handle.publish(started, points(6, [0.95]), trial_finished(started, TrialState.FINISHED, 0.95))
+        v.flush()
+        assert set(v.chart.lines) == {5, 6, 1}  # the new best came in, the weakest went
+    finally:
+        v.close()
