@@ -106,7 +106,7 @@ export class MaggyConnection implements IDisposable {
     }
     this._kernel = kernel;
     this._dropComms(); // closes ours on the old kernel, so it stops streaming to this page
-    this._model.reset();
+    this._model.reset(kernel?.id ?? null);
     this._model.setConnection(
       kernel ? 'connecting' : 'no-kernel',
       kernel?.name ?? ''

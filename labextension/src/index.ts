@@ -1,4 +1,5 @@
 import {
+  ILabShell,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
@@ -40,7 +41,7 @@ const experimentsIcon = new LabIcon({
 });
 
 /**
- * The Experiments panel: model, comm connection following the active notebook's kernel, the
+ * The Experiments panel: model, comm connection following the active notebook's or console's kernel, the
  * left-sidebar view, settings and commands. Everything but the model and the connection is
  * optional, so the plugin also loads in Notebook 7 and in shells without a palette.
  */
@@ -50,13 +51,20 @@ const panelPlugin: JupyterFrontEndPlugin<IMaggyExperiments> = {
     'A sidebar panel with live maggy experiments of the active notebook kernel.',
   autoStart: true,
   provides: IMaggyExperiments,
-  optional: [INotebookTracker, ISettingRegistry, ICommandPalette, ITranslator],
+  optional: [
+    INotebookTracker,
+    ISettingRegistry,
+    ICommandPalette,
+    ITranslator,
+    ILabShell
+  ],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker | null,
     settingRegistry: ISettingRegistry | null,
     palette: ICommandPalette | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    labShell: ILabShell | null
   ): IMaggyExperiments => {
     translator = translator ?? nullTranslator;
     const trans = translationBundle(translator);
@@ -129,14 +137,18 @@ const panelPlugin: JupyterFrontEndPlugin<IMaggyExperiments> = {
       palette?.addItem({ command, category });
     }
 
-    if (tracker) {
-      followActiveKernel(tracker, kernel => connection.setKernel(kernel));
-    }
+    // the current notebook's or console's kernel (JupyterLab), the notebook's (Notebook 7)
+    followActiveKernel(labShell, tracker, kernel =>
+      connection.setKernel(kernel)
+    );
     return { model, actions: connection, openPanel };
   }
 };
 
-/** "maggy: 6/20 trials, 2 running" in the status bar; a click opens the panel. */
+/**
+ * "maggy: 6/20 trials, 2 running" in the status bar, about the experiment of the active
+ * notebook's or console's kernel (none: no item); a click opens the panel.
+ */
 const statusPlugin: JupyterFrontEndPlugin<void> = {
   id: 'maggy-jupyter:status',
   description: 'Shows the running maggy experiment in the status bar.',

@@ -86,6 +86,10 @@ export class ExperimentsModel {
   get kernelName(): string {
     return this._kernelName;
   }
+  /** The followed kernel's id ('' for none). */
+  get kernelId(): string {
+    return this._kernelId;
+  }
   get lastError(): string | null {
     return this._lastError;
   }
@@ -129,14 +133,47 @@ export class ExperimentsModel {
     );
   }
 
-  /** The experiment the status bar talks about: selected if live, else the newest live one. */
+  /**
+   * The experiment the status bar talks about: one of the followed kernel's (see `ofKernel`),
+   * never one of the store's history (another notebook's, the CLI's). The selected one if it
+   * runs, else the newest running one, else the selected one, else the newest that ran here;
+   * null when this kernel ran none.
+   */
   current(): IExperiment | null {
     const selected = this.selected;
-    if (selected?.summary.live) {
+    const own =
+      selected !== null && this.ofKernel(selected.summary.experiment_id);
+    if (own && selected.summary.live) {
       return selected;
     }
     const live = this.list().find(s => s.live);
-    return live ? (this.experiments.get(live.experiment_id) ?? null) : selected;
+    if (live) {
+      return this.experiments.get(live.experiment_id) ?? null;
+    }
+    if (own) {
+      return selected;
+    }
+    const ran = this.list().find(s => this.ofKernel(s.experiment_id));
+    return ran ? (this.experiments.get(ran.experiment_id) ?? null) : null;
+  }
+
+  /**
+   * Whether the experiment ran in the followed kernel: this page saw it live there (listed
+   * live, a live snapshot or a batch). One that ended before the page first connected to that
+   * kernel (e.g. before a reload) is listed like any stored one and does not count: the list
+   * does not say which stored experiments a kernel ran.
+   */
+  ofKernel(experimentId: string): boolean {
+    return this._ranIn.get(this._kernelId)?.has(experimentId) ?? false;
+  }
+
+  private _markOfKernel(experimentId: string): void {
+    let ran = this._ranIn.get(this._kernelId);
+    if (ran === undefined) {
+      ran = new Set();
+      this._ranIn.set(this._kernelId, ran);
+    }
+    ran.add(experimentId);
   }
 
   setConnection(status: ConnectionStatus, kernelName?: string): void {
@@ -153,8 +190,15 @@ export class ExperimentsModel {
     this._statusChanged.emit();
   }
 
-  /** Forget everything (the panel now follows another kernel). */
-  reset(): void {
+  /**
+   * Forget everything shown: the panel now follows the kernel `kernelId` (undefined: the same
+   * kernel, restarted). Which experiments ran in each kernel is kept per kernel id, so coming
+   * back to a notebook finds the experiment it ran, ended since (see `ofKernel`).
+   */
+  reset(kernelId?: string | null): void {
+    if (kernelId !== undefined) {
+      this._kernelId = kernelId ?? '';
+    }
     this.experiments.clear();
     this._selectedId = null;
     this._selectedTrialId = null;
@@ -228,6 +272,9 @@ export class ExperimentsModel {
     const listed = new Set<string>();
     for (const summary of summaries) {
       listed.add(summary.experiment_id);
+      if (summary.live) {
+        this._markOfKernel(summary.experiment_id);
+      }
       const known = this.experiments.get(summary.experiment_id);
       if (known?.synced && known.summary.live) {
         continue; // the stream is fresher than the list
@@ -257,6 +304,9 @@ export class ExperimentsModel {
 
   private _onSnapshot(msg: IExperimentSnapshot): void {
     const id = msg.experiment.experiment_id;
+    if (msg.experiment.live) {
+      this._markOfKernel(id);
+    }
     const exp = emptyExperiment(msg.experiment);
     for (const wire of msg.trials) {
       const trial = this._newTrial(wire);
@@ -295,6 +345,7 @@ export class ExperimentsModel {
       }
       return; // already applied (second comm for the same experiment)
     }
+    this._markOfKernel(id); // batches come only from the followed kernel's running experiments
     applyBatch(exp, batch, this);
     exp.seq = batch.seq;
     exp.revision += 1;
@@ -333,6 +384,10 @@ export class ExperimentsModel {
   private _lastError: string | null = null;
   private _selectedId: string | null = null;
   private _selectedTrialId: number | null = null;
+  /** The followed kernel's id ('' for none or unknown). */
+  private _kernelId = '';
+  /** Kernel id -> experiments seen running in it. */
+  private _ranIn = new Map<string, Set<string>>();
   private _listChanged = new Signal<this, void>(this);
   private _experimentChanged = new Signal<this, string>(this);
   private _selectionChanged = new Signal<this, void>(this);

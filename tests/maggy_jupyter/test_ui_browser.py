@@ -82,3 +82,19 @@ def test_resumed_experiment_in_a_real_browser() -> None:
     entry for the id, greys the 3 earlier trials (``maggy-mod-earlier``, titled "from an earlier
     run") and not the 2 new ones, and the second cell's live view says ``resumed: 3 earlier``."""
     _run_node_test("ui-tests/resume.test.mjs")
+
+
+def test_status_bar_follows_the_active_notebook_in_a_real_browser() -> None:
+    """Two notebooks, an experiment runs in a.ipynb: the status bar shows it while a is active
+    (running, then its best) and nothing while the fresh b.ipynb is, although b's panel lists and
+    selects a's experiment from the store."""
+    _run_node_test("ui-tests/status.test.mjs")
+
+
+def test_live_view_in_a_cell_in_a_real_browser() -> None:
+    """A cell runs 4 trials on 2 workers: "elapsed" ticks (also before any metric), two running
+    trials are drawn in their panel palette colours, the stop button in trial X's own row stops X
+    only and leaves the row once X ended, the sort toggle reads "ascending"/"descending" as the rows
+    follow, the range label counts the rows shown, no cell is cut, the end reads a green
+    "Experiment finished", and a worker's fd-2 line sits in a collapsed "worker output" accordion."""
+    _run_node_test("ui-tests/liveview.test.mjs")

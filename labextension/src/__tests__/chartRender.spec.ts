@@ -3,8 +3,10 @@ import {
   boundsOf,
   Context2D,
   drawChart,
+  ENDED_POINTS_BUDGET,
   IChartLine,
-  niceTicks
+  niceTicks,
+  PALETTE
 } from '../views/chartRender';
 
 /** Counts drawing calls, standing in for a canvas context. */
@@ -92,6 +94,27 @@ describe('drawChart', () => {
     // The real guarantee is the segment bound above (it does not depend on the machine). This
     // only catches gross regressions: ~20 ms on an idle core, ~80 ms on a 2-core box at load 9.
     expect(elapsed).toBeLessThan(400);
+  });
+
+  it('draws 10,000 ended trials in a few strokes and a bounded number of segments', () => {
+    const ended = [...Array(10_000).keys()].map(i => ({
+      ...line(i, 50),
+      color: PALETTE[i % PALETTE.length],
+      running: false
+    }));
+    const live = { ...line(10_000, 50), color: '#123456' };
+    const { ctx, calls } = recordingContext();
+    const stats = drawChart(ctx, [...ended, live], style);
+    expect(stats.lines).toBe(10_001);
+    expect(stats.points).toBe(10_001 * 50);
+    // one stroke per colour of ended lines, one per running line (plus the axes' one)
+    expect(calls.stroke).toBeLessThanOrEqual(PALETTE.length + 1 + 1);
+    // thinned to the budget (each line keeps its last point, so a little over it), the running
+    // line drawn whole
+    expect(stats.segments).toBeLessThanOrEqual(ENDED_POINTS_BUDGET * 1.2 + 49);
+    expect(stats.segments).toBeGreaterThan(ENDED_POINTS_BUDGET / 2);
+    const few = drawChart(ctx, ended.slice(0, 100), style);
+    expect(few.segments).toBe(100 * 49); // under the budget: every point
   });
 
   it('pads flat data so it still gets a range', () => {

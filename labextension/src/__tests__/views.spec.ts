@@ -11,7 +11,9 @@ import { MaggyConnection } from '../comm';
 import { ExperimentsModel } from '../model';
 import { ExperimentHeader } from '../views/experimentHeader';
 import { ExperimentList } from '../views/experimentList';
+import { ChartView } from '../views/chart';
 import { LazyView } from '../views/lazyView';
+import { LogView } from '../views/logView';
 import { PanelToolbar } from '../views/toolbar';
 import { TrialTable } from '../views/trialTable';
 import { batch, EXP, snapshot, summary, trial } from './fixtures';
@@ -123,6 +125,100 @@ describe('TrialTable', () => {
     expect(model.selectedTrialId).toBeNull();
     table.node.querySelector<HTMLElement>('tr[data-trial-id="1"]')!.click();
     expect(model.selectedTrialId).toBe(1);
+  });
+
+  it('renders only the rows in view of 10,000 trials, and those where it is scrolled to', () => {
+    const model = new ExperimentsModel();
+    const actions = new MaggyConnection(model) as jest.Mocked<MaggyConnection>;
+    actions.stopTrial.mockResolvedValue({ v: 1, type: 'ack', ok: true });
+    model.handle(
+      snapshot(
+        0,
+        Array.from({ length: 10_000 }, (_, id) =>
+          trial(id, { state: 'FINISHED', metric: id / 10_000 })
+        )
+      )
+    );
+    const table = attached(new TrialTable(model, actions));
+    let scrollTop = 0;
+    Object.defineProperty(table.node, 'clientHeight', { get: () => 210 });
+    Object.defineProperty(table.node, 'scrollTop', {
+      get: () => scrollTop,
+      set: v => (scrollTop = v)
+    });
+    const shown = () =>
+      [
+        ...table.node.querySelectorAll<HTMLElement>('tr.maggy-TrialTable-row')
+      ].map(r => Number(r.dataset.trialId));
+    const table0 = table.node.querySelector('table')!;
+    table.render();
+    let ids = shown();
+    expect(ids[0]).toBe(0);
+    expect(ids.length).toBeLessThan(40); // 10 rows in view, plus a margin either side
+    expect(table.node.dataset.trials).toBe('10000');
+    // the scroll height is the whole table's: rows not drawn are stood in for by margins
+    expect(parseFloat(table0.style.marginBottom)).toBeGreaterThan(9_900 * 20);
+    scrollTop = 5_000 * 23;
+    table.render();
+    ids = shown();
+    expect(ids).toContain(5_000);
+    expect(ids).toContain(5_009);
+    expect(ids.length).toBeLessThan(40);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(parseFloat(table0.style.marginTop)).toBe(ids[0] * 23);
+    // a row drawn again keeps its trial: its stop button stops that trial
+    model.handle(
+      batch(1, {
+        started: [trial(10_000)],
+        summary: summary({ running: 1 })
+      })
+    );
+    scrollTop = 10_000 * 23;
+    table.render();
+    table.node
+      .querySelector<HTMLButtonElement>('tr[data-trial-id="10000"] button')!
+      .click();
+    expect(actions.stopTrial).toHaveBeenCalledWith(EXP, 10_000);
+  });
+
+  it('shows long parameter names whole: in a tooltip, and wrapped for the selected trial', () => {
+    const { model, actions } = setup();
+    const long = 'ablated_component_with_a_rather_long_descriptive_name';
+    model.handle(
+      batch(2, {
+        started: [
+          trial(5, {
+            params: {
+              [long]: 'layer: dense_hidden_layer_1',
+              learning_rate: 0.5
+            }
+          })
+        ]
+      })
+    );
+    const table = attached(new TrialTable(model, actions));
+    table.render();
+    const cell = table.node.querySelector<HTMLElement>(
+      'tr[data-trial-id="5"] td.maggy-TrialTable-params'
+    )!;
+    expect(cell.title).toBe(
+      `${long} = layer: dense_hidden_layer_1\nlearning_rate = 0.5`
+    );
+    const heads = [...table.node.querySelectorAll('th')].map(th => th.title);
+    expect(heads).toContain(
+      'parameters of the trial (hover a cell for each one whole)'
+    );
+    // the selected trial's parameters, whole, above its logs
+    model.selectTrial(5);
+    const logs = attached(new LogView(model));
+    logs.render();
+    const names = [
+      ...logs.node.querySelectorAll<HTMLElement>('.maggy-LogView-param')
+    ].map(p => p.textContent);
+    expect(names).toEqual([
+      `${long} = layer: dense_hidden_layer_1`,
+      'learning_rate = 0.5'
+    ]);
   });
 });
 
@@ -274,6 +370,109 @@ describe('ExperimentList', () => {
     expect(items[0].textContent).toContain('1/4 trials');
     items[1].click();
     expect(model.selectedId).toBe('old');
+  });
+
+  it('names each experiment whole in a tooltip where its name is cut', () => {
+    const { model } = setup();
+    const name = 'ablation-study-of-the-titanic-classifier-with-every-feature';
+    model.handle(snapshot(0, [], summary({ name })));
+    const list = attached(new ExperimentList(model));
+    list.render();
+    const shown = list.node.querySelector<HTMLElement>(
+      '.maggy-ExperimentList-name'
+    )!;
+    expect(shown.title).toBe(`${name} (${EXP})`);
+    const header = attached(
+      new ExperimentHeader(model, new MaggyConnection(model))
+    );
+    header.render();
+    expect(
+      header.node.querySelector<HTMLElement>('.maggy-Header-name')!.title
+    ).toBe(`${name} (${EXP})`);
+  });
+});
+
+describe('ChartView', () => {
+  /** Each canvas's drawing calls (jsdom has no canvas): lineTo and clearRect counts. */
+  const drawn = new Map<HTMLCanvasElement, { lineTo: number; clear: number }>();
+  let getContext: unknown;
+  beforeAll(() => {
+    getContext = HTMLCanvasElement.prototype.getContext;
+    (HTMLCanvasElement.prototype as any).getContext = function (
+      this: HTMLCanvasElement
+    ) {
+      const calls = { lineTo: 0, clear: 0 };
+      drawn.set(this, calls);
+      const noop = () => undefined;
+      return {
+        setTransform: noop,
+        clearRect: () => void calls.clear++,
+        beginPath: noop,
+        moveTo: noop,
+        lineTo: () => void calls.lineTo++,
+        stroke: noop,
+        fillText: noop,
+        save: noop,
+        restore: noop,
+        setLineDash: noop
+      };
+    };
+  });
+  afterAll(() => {
+    (HTMLCanvasElement.prototype as any).getContext = getContext;
+  });
+
+  it('redraws only the running trials when 10,000 ended ones did not change', () => {
+    const model = new ExperimentsModel();
+    const history = Array.from(
+      { length: 50 },
+      (_, s) => [s, s / 50] as [number, number]
+    );
+    model.handle(
+      snapshot(0, [
+        ...Array.from({ length: 10_000 }, (_, id) => ({
+          ...trial(id, { state: 'FINISHED', metric: 0.5 }),
+          history
+        })),
+        { ...trial(10_000), history: [[0, 0.5] as [number, number]] }
+      ])
+    );
+    const chart = attached(new ChartView(model));
+    Object.defineProperty(chart.node, 'clientWidth', { get: () => 330 });
+    Object.defineProperty(chart.node, 'clientHeight', { get: () => 220 });
+    const [back, front] = [...chart.node.querySelectorAll('canvas')];
+    const count = () => {
+      chart.render();
+      const b = drawn.get(back)!;
+      const f = drawn.get(front)!;
+      const out = { back: b.lineTo, front: f.lineTo };
+      b.lineTo = f.lineTo = 0;
+      return out;
+    };
+    const first = count();
+    expect(first.back).toBeGreaterThan(40_000); // the axes and 10,000 lines, thinned
+    expect(chart.node.dataset.lines).toBe('10001');
+    // the running trial reports a point: only the front canvas is drawn again
+    model.handle(batch(1, { points: { '10000': [[1, 0.6]] } }));
+    const next = count();
+    expect(next.back).toBe(0);
+    expect(next.front).toBeGreaterThan(0);
+    expect(chart.node.dataset.backDraws).toBe('1');
+    // it ends: added to the back canvas on its own, the others stay as drawn
+    model.handle(
+      batch(2, {
+        finished: [trial(10_000, { state: 'FINISHED', metric: 0.6 })],
+        summary: summary({ done: 10_001 })
+      })
+    );
+    const ended = count();
+    expect(ended.back).toBeGreaterThan(0);
+    expect(ended.back).toBeLessThan(10);
+    expect(chart.node.dataset.backDraws).toBe('1');
+    // selecting a trial fades the others: everything is drawn again
+    model.selectTrial(3);
+    count();
+    expect(chart.node.dataset.backDraws).toBe('2');
   });
 });
 

@@ -9,6 +9,11 @@ import { TrialSeries } from '../series';
  * are reduced to that column's first, lowest, highest and last value (M4 reduction), which draws
  * the same picture as every point would. 200 trials x 1,000 points on a 400 px wide chart is at
  * most 200 x 1,600 segments, whatever the step count.
+ *
+ * And by a budget, not the number of trials: ended trials' curves (at thousands of trials, nearly
+ * all of the work) are drawn as one path per colour, one stroke for hundreds of lines, and past
+ * `ENDED_POINTS_BUDGET` points in all they are thinned evenly (every k-th point, the last one
+ * kept). Running trials and the highlighted one are always drawn in full, on top.
  */
 
 export interface IChartLine {
@@ -80,6 +85,9 @@ export const colorFor = (trialId: number): string =>
 
 const MARGIN = { left: 48, right: 8, top: 8, bottom: 20 };
 
+/** Most points of ended trials' curves drawn in full (10,000 trials x 50 points: every 5th). */
+export const ENDED_POINTS_BUDGET = 50_000;
+
 export interface IBounds {
   x0: number;
   x1: number;
@@ -117,62 +125,183 @@ export function drawChart(
   lines: IChartLine[],
   style: IChartStyle
 ): IDrawStats {
-  const { width, height } = style;
-  ctx.clearRect(0, 0, width, height);
-  const stats: IDrawStats = { lines: 0, points: 0, segments: 0 };
-  const bounds = boundsOf(lines);
-  const plotW = width - MARGIN.left - MARGIN.right;
-  const plotH = height - MARGIN.top - MARGIN.bottom;
-  if (bounds === null || plotW < 10 || plotH < 10) {
-    return stats;
+  ctx.clearRect(0, 0, style.width, style.height);
+  const frame = chartFrame(lines, style);
+  if (frame === null) {
+    return { lines: 0, points: 0, segments: 0 };
   }
-  drawAxes(ctx, bounds, style, plotW, plotH);
+  const { ended, live } = splitLines(lines, style.highlight);
+  const back = drawEnded(ctx, ended, style, frame, endedStride(ended), true);
+  const front = drawLive(ctx, live, style, frame);
+  return {
+    lines: back.lines + front.lines,
+    points: back.points + front.points,
+    segments: back.segments + front.segments
+  };
+}
+
+/** Where the data goes on the canvas: its bounds and the step/value -> pixel maps. */
+export interface IChartFrame {
+  bounds: IBounds;
+  plotW: number;
+  plotH: number;
+  toX: (step: number) => number;
+  toY: (value: number) => number;
+}
+
+/** The frame for `lines` at `style`'s size; null when there is nothing to draw or no room. */
+export function chartFrame(
+  lines: IChartLine[],
+  style: IChartStyle
+): IChartFrame | null {
+  const bounds = boundsOf(lines);
+  const plotW = style.width - MARGIN.left - MARGIN.right;
+  const plotH = style.height - MARGIN.top - MARGIN.bottom;
+  if (bounds === null || plotW < 10 || plotH < 10) {
+    return null;
+  }
   const sx = plotW / (bounds.x1 - bounds.x0);
   const sy = plotH / (bounds.y1 - bounds.y0);
-  const toX = (step: number) => MARGIN.left + (step - bounds.x0) * sx;
-  const toY = (value: number) => MARGIN.top + plotH - (value - bounds.y0) * sy;
+  return {
+    bounds,
+    plotW,
+    plotH,
+    toX: step => MARGIN.left + (step - bounds.x0) * sx,
+    toY: value => MARGIN.top + plotH - (value - bounds.y0) * sy
+  };
+}
 
-  // earlier runs' lines first, behind this run's; the highlighted line last, so it is on top
-  const rank = (l: IChartLine) =>
-    l.id === style.highlight ? 2 : l.earlier ? 0 : 1;
-  const ordered = [...lines].sort((a, b) => rank(a) - rank(b));
-  for (const line of ordered) {
+/**
+ * Ended lines (they no longer change: a view may keep them drawn on a layer of their own) and
+ * live ones (running, and the highlighted one, last), each without empty series.
+ */
+export function splitLines(
+  lines: IChartLine[],
+  highlight: number | null
+): { ended: IChartLine[]; live: IChartLine[] } {
+  const ended: IChartLine[] = [];
+  const live: IChartLine[] = [];
+  let highlighted: IChartLine | null = null;
+  for (const line of lines) {
     if (line.series.length === 0) {
       continue;
     }
-    const selected = line.id === style.highlight;
-    ctx.strokeStyle = line.color;
-    ctx.lineWidth = selected ? 2.5 : 1.25;
-    ctx.globalAlpha =
-      style.highlight !== null && !selected
-        ? 0.2
-        : line.running || selected
-          ? 1
-          : line.earlier
-            ? 0.35
-            : 0.6;
-    ctx.setLineDash(line.earlier ? [4, 3] : []);
-    ctx.beginPath();
-    stats.segments += traceLine(ctx, line.series, toX, toY);
-    ctx.stroke();
-    stats.lines += 1;
-    stats.points += line.series.length;
+    if (line.id === highlight) {
+      highlighted = line;
+    } else if (line.running) {
+      live.push(line);
+    } else {
+      ended.push(line);
+    }
   }
+  if (highlighted !== null) {
+    live.push(highlighted);
+  }
+  return { ended, live };
+}
+
+/** Every how-many-th point of ended lines to draw: 1 up to `ENDED_POINTS_BUDGET` in all. */
+export function endedStride(ended: IChartLine[]): number {
+  let points = 0;
+  for (const line of ended) {
+    points += line.series.length;
+  }
+  return Math.max(1, Math.ceil(points / ENDED_POINTS_BUDGET));
+}
+
+/**
+ * Draw ended lines (the axes first with `axes`), grouped by look, one path and stroke per group:
+ * earlier runs' first (behind this run's), then this run's. Adds to what the context holds.
+ */
+export function drawEnded(
+  ctx: Context2D,
+  ended: IChartLine[],
+  style: IChartStyle,
+  frame: IChartFrame,
+  stride: number,
+  axes: boolean
+): IDrawStats {
+  const stats: IDrawStats = { lines: 0, points: 0, segments: 0 };
+  if (axes) {
+    drawAxes(ctx, frame.bounds, style, frame.plotW, frame.plotH);
+  }
+  const groups = new Map<string, IChartLine[]>();
+  for (const line of ended) {
+    const key = `${line.earlier ? 0 : 1}${line.color}`;
+    const group = groups.get(key);
+    if (group === undefined) {
+      groups.set(key, [line]);
+    } else {
+      group.push(line);
+    }
+  }
+  const keys = [...groups.keys()].sort(); // '0…' (earlier) before '1…'
+  keys.forEach(key =>
+    strokeGroup(ctx, groups.get(key)!, style, frame, stride, stats)
+  );
   ctx.globalAlpha = 1;
   ctx.setLineDash([]);
   return stats;
 }
 
-/** Path of one series with per-pixel-column M4 reduction; returns the segments emitted.
- * Written as one flat loop without allocations: it runs for every point on every redraw. */
+/** Draw running lines and the highlighted one (last, on top), each whole. */
+export function drawLive(
+  ctx: Context2D,
+  live: IChartLine[],
+  style: IChartStyle,
+  frame: IChartFrame
+): IDrawStats {
+  const stats: IDrawStats = { lines: 0, points: 0, segments: 0 };
+  live.forEach(line => strokeGroup(ctx, [line], style, frame, 1, stats));
+  ctx.globalAlpha = 1;
+  ctx.setLineDash([]);
+  return stats;
+}
+
+/** One path for lines that look alike (the first one's colour, width, alpha and dash). */
+function strokeGroup(
+  ctx: Context2D,
+  group: IChartLine[],
+  style: IChartStyle,
+  frame: IChartFrame,
+  stride: number,
+  stats: IDrawStats
+): void {
+  const line = group[0];
+  const selected = line.id === style.highlight;
+  ctx.strokeStyle = line.color;
+  ctx.lineWidth = selected ? 2.5 : 1.25;
+  ctx.globalAlpha =
+    style.highlight !== null && !selected
+      ? 0.2
+      : line.running || selected
+        ? 1
+        : line.earlier
+          ? 0.35
+          : 0.6;
+  ctx.setLineDash(line.earlier ? [4, 3] : []);
+  ctx.beginPath();
+  for (const each of group) {
+    stats.segments += traceLine(ctx, each.series, frame.toX, frame.toY, stride);
+    stats.lines += 1;
+    stats.points += each.series.length;
+  }
+  ctx.stroke();
+}
+
+/** Path of one series with per-pixel-column M4 reduction, taking every `stride`-th kept point
+ * (and the last); returns the segments emitted. Written as one flat loop without allocations:
+ * it runs for every point on every redraw. */
 function traceLine(
   ctx: Context2D,
   series: TrialSeries,
   toX: (s: number) => number,
-  toY: (v: number) => number
+  toY: (v: number) => number,
+  stride = 1
 ): number {
   const { steps, values, tail } = series;
   const n = steps.length + (tail === null ? 0 : 1);
+  const lastKept = steps.length - 1;
   let segments = -1; // the first flush is a moveTo
   let column = NaN;
   let first = 0;
@@ -182,6 +311,9 @@ function traceLine(
   for (let i = 0; i <= n; i++) {
     let x = NaN;
     let y = 0;
+    if (stride > 1 && i < lastKept && i % stride !== 0) {
+      continue; // thinned out
+    }
     if (i < steps.length) {
       x = Math.round(toX(steps[i]));
       y = toY(values[i]);

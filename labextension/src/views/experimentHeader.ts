@@ -60,7 +60,7 @@ export class ExperimentHeader extends LazyView {
     const s = exp.summary;
     const trans = this._trans;
     this._name.textContent = s.name;
-    this._name.title = s.experiment_id;
+    this._name.title = `${s.name} (${s.experiment_id})`; // whole where the panel cuts it
     this._status.textContent = statusLabel(s.status, trans);
     this._status.className = `maggy-Badge maggy-Badge-${s.status.toLowerCase()}`;
     this.node.dataset.status = s.status;

@@ -45,8 +45,10 @@ export class ExperimentList extends LazyView {
     );
     const trans = this._trans;
     const title = el('div', 'maggy-ExperimentList-title');
+    const name = el('span', 'maggy-ExperimentList-name', s.name);
+    name.title = `${s.name} (${s.experiment_id})`; // the name whole where the panel cuts it
     title.append(
-      el('span', 'maggy-ExperimentList-name', s.name),
+      name,
       el(
         'span',
         `maggy-Badge maggy-Badge-${s.status.toLowerCase()}`,

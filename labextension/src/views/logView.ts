@@ -5,7 +5,8 @@ import { translationBundle } from '../tokens';
 import { el, LazyView } from './lazyView';
 
 /**
- * Log lines (and the traceback, for a trial that raised) of the selected trial. The full log is
+ * The selected trial's parameters, whole and wrapped (the trial table cuts them to one line),
+ * then its log lines (and the traceback, for a trial that raised). The full log is
  * fetched from the kernel when the trial is selected (the model asks through `needs`); lines that
  * stream in later are appended. Sticks to the bottom unless the user scrolled up.
  */
@@ -15,7 +16,7 @@ export class LogView extends LazyView {
     this.addClass('maggy-LogView');
     this._model = model;
     this._trans = translationBundle(translator);
-    this.node.append(this._title, this._error, this._pre);
+    this.node.append(this._title, this._params, this._error, this._pre);
     this.followSelected(model);
   }
 
@@ -39,6 +40,15 @@ export class LogView extends LazyView {
       );
     }
     this._title.textContent = title.join(' ');
+    const params = Object.entries(trial.params).map(
+      ([k, v]) => `${k} = ${String(v)}`
+    );
+    if (params.join('\n') !== this._shownParams) {
+      this._shownParams = params.join('\n');
+      this._params.replaceChildren(
+        ...params.map(text => el('span', 'maggy-LogView-param', text))
+      );
+    }
     this._error.textContent = trial.error ?? '';
     this._error.hidden = !trial.error;
     const atBottom =
@@ -57,6 +67,8 @@ export class LogView extends LazyView {
   private _model: ExperimentsModel;
   private _trans: TranslationBundle;
   private _title = el('div', 'maggy-LogView-title');
+  private _params = el('div', 'maggy-LogView-params');
+  private _shownParams = '';
   private _error = el('pre', 'maggy-LogView-error');
   private _pre = el('pre', 'maggy-LogView-lines');
 }

@@ -5,7 +5,10 @@ import { ExperimentsModel } from '../model';
 import { translationBundle } from '../tokens';
 import { LazyView } from './lazyView';
 
-/** Status bar text "maggy: 6/20 trials, 2 running"; a click opens the Experiments panel. */
+/**
+ * Status bar text "maggy: 6/20 trials, 2 running" about the followed kernel's experiment
+ * (`ExperimentsModel.current`); empty when that kernel ran none. A click opens the panel.
+ */
 export class StatusItem extends LazyView {
   constructor(
     model: ExperimentsModel,
@@ -23,7 +26,9 @@ export class StatusItem extends LazyView {
   }
 
   render(): void {
-    this.node.textContent = statusText(this._model.current(), this._trans);
+    const exp = this._model.current();
+    this.node.textContent = exp === null ? '' : statusText(exp, this._trans);
+    this.node.dataset.experimentId = exp?.summary.experiment_id ?? '';
   }
 
   private _model: ExperimentsModel;

@@ -41,6 +41,7 @@ export class PanelToolbar extends LazyView {
     const { status, kernelName, lastError } = this._model;
     const trans = this._trans;
     this.node.dataset.status = status;
+    this.node.dataset.kernelId = this._model.kernelId; // which kernel: for tests and themes
     this._kernel.textContent = kernelName
       ? `${kernelName} · ${this._statusWord(status)}`
       : trans.__('no kernel');
