@@ -638,3 +638,32 @@ def test_many_long_earlier_trials_make_a_bounded_experiment_started(tmp_path):
     for t in sent:  # thinned evenly: the first and the last point kept
         assert t["history"][0] == [0, 0.0] and t["history"][-1] == [2047, 2047 / 2048]
     assert len(json.dumps(batch)) < 2_000_000
+
+
+def test_a_snapshot_of_many_trials_thins_ended_curves_to_a_budget_but_not_running_ones(monkeypatch):
+    from types import SimpleNamespace
+
+    from maggy_jupyter.comm_bridge import stream as stream_module
+
+    monkeypatch.setattr(stream_module, "SNAPSHOT_POINTS", 1000)  # 10 trials: 100 points each
+    handle = SimpleNamespace(experiment_id="e", name="n", num_trials=10, direction="max")
+    s = stream_module.ExperimentStream(handle, interval=0.1, now=0.0)
+    s.add(ev.ExperimentStarted("e", "n", 10, 2, ("h", 1)), now=0.0)
+    for tid in range(10):
+        trial = Trial(tid, {"x": tid}, TrialState.RUNNING, start=1.0)
+        s.add(ev.TrialStarted("e", trial), now=1.0)
+        s.add(ev.MetricPoints("e", tid, [[step, float(step)] for step in range(1000)]), now=1.0)
+        if tid < 9:  # trial 9 is still running
+            s.add(
+                ev.TrialFinished(
+                    "e", Trial(tid, {"x": tid}, TrialState.FINISHED, metric=1.0, start=1.0, end=2.0)
+                ),
+                now=2.0,
+            )
+    s.take(10.0)
+    trials = {t["trial_id"]: t for t in s.snapshot()["trials"]}
+    for tid in range(9):
+        history = trials[tid]["history"]
+        assert len(history) <= 102 and history[0] == [0, 0.0] and history[-1] == [999, 999.0]
+    assert len(trials[9]["history"]) == 1000  # a running curve goes whole
+    assert len(s.trial_message(0)["trial"]["history"]) == 1000  # and get_trial gives one whole
