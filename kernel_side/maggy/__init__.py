@@ -19,7 +19,16 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the lazily loaded names
 __version__ = "0.1.0"
 __all__ = ["Searchspace", "Study", "experiment", "__version__"]
 
-_LAZY_SUBMODULES = {"experiment", "optimizer", "callbacks", "ablation", "store", "earlystop", "datasets"}
+_LAZY_SUBMODULES = {
+    "experiment",
+    "optimizer",
+    "callbacks",
+    "ablation",
+    "store",
+    "earlystop",
+    "datasets",
+    "visualization",
+}
 
 
 def __getattr__(name: str) -> Any:

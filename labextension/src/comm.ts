@@ -7,6 +7,7 @@ import {
   COMM_TARGET,
   HELLO,
   IAck,
+  IAnalysisReply,
   KernelMessage as MaggyMessage,
   parseKernelMessage,
   Request,
@@ -166,6 +167,14 @@ export class MaggyConnection implements IDisposable {
       id => requests.stopExperiment(id, experimentId),
       experimentId
     ) as Promise<IAck>;
+  }
+
+  /** Every analysis of one experiment's trials so far (the analysis tab draws it). */
+  analysis(experimentId: string): Promise<IAnalysisReply> {
+    return this.request(
+      id => requests.analysis(id, experimentId),
+      experimentId
+    ) as Promise<IAnalysisReply>;
   }
 
   /**

@@ -24,6 +24,8 @@ import {
   PLUGIN_ID,
   translationBundle
 } from './tokens';
+import { AnalysisView, OPEN_ANALYSIS_COMMAND } from './views/analysisView';
+import { OPEN_ANALYSIS_EVENT } from './views/experimentHeader';
 import { ExperimentsPanel } from './views/panel';
 import { StatusItem } from './views/statusItem';
 /* eslint-enable jupyter/prefer-lazy-imports */
@@ -120,6 +122,53 @@ const panelPlugin: JupyterFrontEndPlugin<IMaggyExperiments> = {
         }
       }
     });
+    // one analysis tab per experiment: a second click shows the open one
+    const analyses = new Map<string, AnalysisView>();
+    /** A new tab for the experiment, in the main area; returns its widget id. */
+    const newAnalysis = (experimentId: string): string => {
+      const view = new AnalysisView(
+        model,
+        connection,
+        experimentId,
+        translator
+      );
+      analyses.set(experimentId, view);
+      view.disposed.connect(() => analyses.delete(experimentId));
+      app.shell.add(view, 'main'); // the shell owns it; closing the tab disposes it
+      return view.id;
+    };
+    const openAnalysis = (experimentId: string) =>
+      // a closed tab left the map when it was disposed
+      app.shell.activateById(
+        analyses.get(experimentId)?.id ?? newAnalysis(experimentId)
+      );
+    app.commands.addCommand(OPEN_ANALYSIS_COMMAND, {
+      label: trans.__('Open Experiment Analysis (maggy)'),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: { experimentId: { type: 'string' } }
+        }
+      },
+      isEnabled: args =>
+        typeof args.experimentId === 'string' || model.selectedId !== null,
+      execute: args => {
+        const id =
+          typeof args.experimentId === 'string'
+            ? args.experimentId
+            : model.selectedId;
+        if (id !== null) {
+          openAnalysis(id);
+        }
+      }
+    });
+    panel.node.addEventListener(OPEN_ANALYSIS_EVENT, event => {
+      const id = (event as CustomEvent<{ experimentId: string }>).detail
+        ?.experimentId;
+      if (typeof id === 'string') {
+        void app.commands.execute(OPEN_ANALYSIS_COMMAND, { experimentId: id });
+      }
+    });
     app.commands.addCommand(CommandIDs.refresh, {
       label: trans.__('Refresh Experiments (maggy)'),
       describedBy: NO_ARGS,
@@ -128,11 +177,15 @@ const panelPlugin: JupyterFrontEndPlugin<IMaggyExperiments> = {
     model.listChanged.connect(() =>
       app.commands.notifyCommandChanged(CommandIDs.stopExperiment)
     );
+    model.selectionChanged.connect(() =>
+      app.commands.notifyCommandChanged(OPEN_ANALYSIS_COMMAND)
+    );
     const category = trans.__('maggy');
     for (const command of [
       CommandIDs.openPanel,
       CommandIDs.stopExperiment,
-      CommandIDs.refresh
+      CommandIDs.refresh,
+      OPEN_ANALYSIS_COMMAND
     ]) {
       palette?.addItem({ command, category });
     }

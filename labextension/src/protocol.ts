@@ -137,7 +137,81 @@ export interface IErrorReply extends IVersioned {
   reason: string;
 }
 
+/**
+ * What `maggy.visualization.analysis_payload` computes for one experiment (version 1; its
+ * docstring is the shape): everything the analysis tab draws, thinned in the kernel to at most
+ * 2,000 dots per scatter and 1,000 polylines. Numbers are null where the kernel had NaN/inf.
+ */
+export interface IAnalysis {
+  version: number;
+  direction: 'max' | 'min' | string;
+  /** Trials given, in any state. */
+  trials: number;
+  /** Trial id (as a string) -> params, for every trial referenced below (hover text). */
+  params: Record<string, Record<string, unknown>>;
+  history: {
+    x: number[];
+    trial_ids: number[];
+    values: (number | null)[];
+    states: string[];
+    best_x: number[];
+    best_y: (number | null)[];
+    best_id: number | null;
+    total: number;
+  };
+  parallel: {
+    axes: { name: string; kind: string; ticks: [number | null, string][] }[];
+    trial_ids: number[];
+    /** Per trial: its height in [0, 1] on each axis, then the metric's (1: best). */
+    rows: (number | null)[][];
+    metric: (number | null)[];
+    metric_range: [number | null, number | null] | null;
+    total: number;
+  };
+  importance: {
+    importances: Record<string, number>;
+    std: Record<string, number>;
+    n_trials: number;
+    method: string;
+  };
+  slices: {
+    name: string;
+    kind: string;
+    /** A categorical's choice labels (its `x` are indices into them); null otherwise. */
+    choices: string[] | null;
+    x: (number | null)[];
+    metric: (number | null)[];
+    trial_ids: number[];
+    total: number;
+  }[];
+  ablation: {
+    base_id: number | null;
+    base_val: number | null;
+    most_important: string | null;
+    bars: {
+      label: string;
+      kind: string;
+      component: string;
+      trial_id: number;
+      metric: number | null;
+      delta: number | null;
+      hurt: boolean;
+    }[];
+  } | null;
+}
+
+export interface IAnalysisReply extends IVersioned {
+  type: 'analysis';
+  request_id?: string | number | null;
+  experiment_id: string;
+  /** Running in this kernel (the analysis changes as trials end). */
+  live: boolean;
+  status: string;
+  analysis: IAnalysis;
+}
+
 export type KernelMessage =
+  | IAnalysisReply
   | IHello
   | IExperimentsReply
   | IExperimentSnapshot
@@ -154,6 +228,7 @@ export type Request = IVersioned & { request_id: string } & (
     | { type: 'get_trial'; experiment_id: string; trial_id: number }
     | { type: 'stop_trial'; experiment_id: string; trial_id: number }
     | { type: 'stop_experiment'; experiment_id: string }
+    | { type: 'analysis'; experiment_id: string }
   );
 
 /** The session comm's open data. */
@@ -195,7 +270,9 @@ export const requests = {
       trial_id: trialId
     }),
   stopExperiment: (requestId: string, experimentId: string): Request =>
-    request('stop_experiment', requestId, { experiment_id: experimentId })
+    request('stop_experiment', requestId, { experiment_id: experimentId }),
+  analysis: (requestId: string, experimentId: string): Request =>
+    request('analysis', requestId, { experiment_id: experimentId })
 };
 
 const isObject = (x: unknown): x is Record<string, unknown> =>
@@ -234,6 +311,15 @@ const CHECKS: Record<string, (m: Record<string, unknown>) => boolean> = {
             m.experiment_started.earlier_trials.every(isTrial))))),
   trial: m => typeof m.experiment_id === 'string' && isTrial(m.trial),
   ack: m => typeof m.ok === 'boolean',
+  analysis: m =>
+    typeof m.experiment_id === 'string' &&
+    isObject(m.analysis) &&
+    m.analysis.version === 1 &&
+    isObject(m.analysis.history) &&
+    isObject(m.analysis.parallel) &&
+    isObject(m.analysis.importance) &&
+    isObject(m.analysis.params) &&
+    Array.isArray(m.analysis.slices),
   error: m => typeof m.reason === 'string'
 };
 

@@ -23,6 +23,7 @@ REQUESTS: dict[str, dict[str, type]] = {
     "get_trial": {"experiment_id": str, "trial_id": int},
     "stop_trial": {"experiment_id": str, "trial_id": int},
     "stop_experiment": {"experiment_id": str},
+    "analysis": {"experiment_id": str},
 }
 
 #: Trial fields sent for every trial (history and logs travel separately: they are the bulky part).

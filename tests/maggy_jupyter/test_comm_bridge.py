@@ -667,3 +667,82 @@ def test_a_snapshot_of_many_trials_thins_ended_curves_to_a_budget_but_not_runnin
         assert len(history) <= 102 and history[0] == [0, 0.0] and history[-1] == [999, 999.0]
     assert len(trials[9]["history"]) == 1000  # a running curve goes whole
     assert len(s.trial_message(0)["trial"]["history"]) == 1000  # and get_trial gives one whole
+
+
+# ---- analysis ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ({"v": 1, "type": "analysis"}, "'experiment_id' of type str"),
+        ({"v": 1, "type": "analysis", "experiment_id": 7}, "'experiment_id' of type str"),
+        ({"v": 1, "type": "analysis", "experiment_id": "19990101", "request_id": "a"}, "19990101"),
+    ],
+)
+def test_a_malformed_or_unknown_analysis_request_gets_an_error_reply(tmp_path, data, reason):
+    h = Harness(tmp_path)
+    reply = h.frontend_comm().deliver(data)
+    assert reply["type"] == "error" and reason in reply["reason"], reply
+    assert reply["request_id"] == data.get("request_id")
+
+
+def test_analysis_of_a_running_experiment_reads_its_handles_trials(tmp_path):
+    from maggy.visualization import analysis_payload
+
+    h = Harness(tmp_path)
+    space = {"x": {"type": "DOUBLE", "values": [0.0, 1.0]}}
+    trials = [
+        Trial(i, {"x": i / 10}, TrialState.FINISHED, metric=i / 10, start=float(i), end=float(i) + 0.5)
+        for i in range(6)
+    ] + [Trial(6, {"x": 0.9}, TrialState.RUNNING, start=7.0)]
+    h.handle.searchspace = space
+    h.handle._snapshot = lambda: [t for t in trials]
+    h.start_trial(6, x=0.9)
+    fe = h.frontend_comm()
+    reply = fe.deliver({"v": 1, "type": "analysis", "experiment_id": EXP[:10], "request_id": "an"})
+    assert reply["type"] == "analysis" and reply["request_id"] == "an", reply
+    assert reply["experiment_id"] == EXP and reply["live"] is True and reply["status"] == "RUNNING"
+    assert reply["analysis"] == _strict(analysis_payload(trials, "max", space))
+    assert reply["analysis"]["history"]["total"] == 6 and reply["analysis"]["trials"] == 7
+    assert fe.of_type("batch") == []  # asking for an analysis subscribes to nothing
+
+
+@pytest.mark.integration
+def test_analysis_of_a_stored_experiment_run_by_lagom(tmp_path):
+    from maggy import Searchspace, experiment
+    from maggy.experiments import get_experiment
+    from maggy.visualization import analysis_payload
+    from maggy_jupyter import registry
+    from maggy_jupyter.live_view.testing import recording_comms
+
+    space = Searchspace(x=("DOUBLE", [0.0, 1.0]), noise=("DOUBLE", [0.0, 1.0]))
+    h = Harness(tmp_path)
+    with recording_comms():
+        result = experiment.lagom(
+            _analysis_train,
+            searchspace=space,
+            optimizer="randomsearch",
+            num_trials=10,
+            store=str(h.store_path),
+            num_workers=2,
+            seed=5,
+        )
+    registry.clear()
+    fe = h.frontend_comm()
+    eid = result["experiment_id"]
+    reply = fe.deliver({"v": 1, "type": "analysis", "experiment_id": eid[:15]})
+    assert reply["type"] == "analysis" and reply["live"] is False and reply["status"] == "FINISHED", reply
+    stored = get_experiment(eid, path=h.store_path, with_history=False)
+    payload = reply["analysis"]
+    assert payload == _strict(analysis_payload(stored.trials, "max", stored.record.searchspace))
+    assert payload["history"]["total"] == 10 and payload["history"]["best_id"] == result["best_id"]
+    assert len(payload["parallel"]["trial_ids"]) == 10
+    assert sorted(s["name"] for s in payload["slices"]) == ["noise", "x"]
+    ranked = sorted(payload["importance"]["importances"].items(), key=lambda kv: -kv[1])
+    assert ranked[0][0] == "x"
+    assert set(payload["params"]) >= {str(i) for i in payload["history"]["trial_ids"]}
+
+
+def _analysis_train(x: float, noise: float, reporter: Any) -> float:
+    return x * 10 + noise * 0.01

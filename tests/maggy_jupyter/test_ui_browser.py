@@ -98,3 +98,8 @@ def test_live_view_in_a_cell_in_a_real_browser() -> None:
     follow, the range label counts the rows shown, no cell is cut, the end reads a green
     "Experiment finished", and a worker's fd-2 line sits in a collapsed "worker output" accordion."""
     _run_node_test("ui-tests/liveview.test.mjs")
+
+
+def test_analysis_tab_in_a_real_browser() -> None:
+    """The panel's analysis tab: every plot of a 12-trial run, live, importance ranking, hover."""
+    _run_node_test("ui-tests/analysis.test.mjs")

@@ -7,6 +7,12 @@ import { IMaggyActions, translationBundle } from '../tokens';
 import { el, LazyView } from './lazyView';
 
 /**
+ * The DOM event (bubbling, `detail` `{experimentId}`) the header's "Analysis" button sends; the
+ * plugin listens for it on the panel and opens that experiment's analysis tab.
+ */
+export const OPEN_ANALYSIS_EVENT = 'maggy-open-analysis';
+
+/**
  * Title of the selected experiment: name, status, progress, best trial, a button that
  * stops the whole experiment while it runs, and why it failed with the first error's last
  * traceback lines (no click needed: when every trial failed, that error is the news).
@@ -42,10 +48,31 @@ export class ExperimentHeader extends LazyView {
         this._stop.title = trans.__('Could not stop: %1', err.message ?? err);
       });
     });
+    this._analysis = el(
+      'button',
+      'maggy-AnalysisButton jp-mod-styled',
+      trans.__('Analysis')
+    );
+    this._analysis.title = trans.__(
+      'Open the analysis of this experiment in a tab: history, parallel coordinates, importance, slices'
+    );
+    this._analysis.addEventListener('click', () => {
+      const id = this._model.selectedId;
+      if (id !== null) {
+        this.node.dispatchEvent(
+          new CustomEvent(OPEN_ANALYSIS_EVENT, {
+            bubbles: true,
+            detail: { experimentId: id }
+          })
+        );
+      }
+    });
     const top = el('div', 'maggy-Header-top');
     top.append(this._name, this._status);
     const bottom = el('div', 'maggy-Header-bottom');
-    bottom.append(this._best, this._stop);
+    const buttons = el('div', 'maggy-Header-buttons');
+    buttons.append(this._stop, this._analysis);
+    bottom.append(this._best, buttons);
     this._failure.append(this._failureText, this._firstError);
     this.node.append(top, this._progress, bottom, this._failure);
     this.followSelected(model);
@@ -98,6 +125,7 @@ export class ExperimentHeader extends LazyView {
   private _status = el('span', 'maggy-Badge');
   private _trans: TranslationBundle;
   private _stop: HTMLButtonElement;
+  private _analysis: HTMLButtonElement;
   private _progress = el('div', 'maggy-Header-progress');
   private _best = el('div', 'maggy-Header-best');
   private _failure = el('div', 'maggy-Header-failure');
