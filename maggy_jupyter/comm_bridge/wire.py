@@ -12,6 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from maggy.core.failure import user_traceback
+
 PROTOCOL_VERSION = 1
 TARGET = "maggy"
 
@@ -74,10 +76,14 @@ def json_safe(value: Any) -> Any:
 
 
 def trial_fields(trial: Any) -> dict[str, Any]:
-    """The small per-trial record (no history, no logs) from a :class:`maggy.trial.Trial`."""
+    """The small per-trial record (no history, no logs) from a :class:`maggy.trial.Trial`; its
+    ``error`` without maggy's own worker frames (the user's code is what to read; the store keeps
+    the whole traceback)."""
     out = {name: getattr(trial, name, None) for name in TRIAL_FIELDS}
     state = out["state"]
     out["state"] = getattr(state, "value", state)
+    if isinstance(out.get("error"), str):
+        out["error"] = user_traceback(out["error"])
     return json_safe(out)
 
 

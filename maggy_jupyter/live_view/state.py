@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from maggy.core import events as ev
+from maggy.core.failure import user_traceback
 from maggy.core.summary import ExperimentSummary
 from maggy.trial import Trial, TrialState
 
@@ -227,7 +228,7 @@ class ExperimentState:
         parts = [f"... {hidden} earlier lines not shown"] if hidden else []
         parts.extend(record.logs[-max_lines:] if max_lines > 0 else [])
         if record.error:
-            parts.extend(["", f"--- {record.state.value}: ---", record.error])
+            parts.extend(["", f"--- {record.state.value}: ---", user_traceback(record.error)])
         return "\n".join(parts)
 
     def rows(self, now: float) -> list[Row]:

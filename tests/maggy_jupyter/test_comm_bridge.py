@@ -746,3 +746,19 @@ def test_analysis_of_a_stored_experiment_run_by_lagom(tmp_path):
 
 def _analysis_train(x: float, noise: float, reporter: Any) -> float:
     return x * 10 + noise * 0.01
+
+
+def test_a_trials_error_reaches_the_panel_without_maggys_worker_frames():
+    from maggy_jupyter.comm_bridge import wire
+
+    error = (
+        "Traceback (most recent call last):\n"
+        '  File "/x/maggy/worker/loop.py", line 122, in _run_trial\n'
+        "    result = call_training_function(map_fun, params, reporter)\n"
+        '  File "<dynamic-code>", line 11, in train\n'
+        "FloatingPointError: loss is NaN\n"
+    )
+    fields = wire.trial_fields(Trial(2, {"lr": 0.9}, TrialState.ERROR, error=error))
+    assert "maggy/worker" not in fields["error"]
+    assert 'File "<dynamic-code>", line 11, in train' in fields["error"]
+    assert fields["error"].rstrip().endswith("FloatingPointError: loss is NaN")
