@@ -48,7 +48,8 @@ class Earlier:
     stored, history thinned to :data:`~maggy.trial.HISTORY_LIMIT` points, no logs: the store keeps
     them). ``reruns``: PENDING trials to run first, each retrying a LOST or cut-short one.
     ``counted``: earlier trials that count towards ``num_trials`` (those the optimizer suggested,
-    not retries). ``target``: the ``num_trials`` the experiment asked for last time.
+    not retries; less the cut-short ones outside the new space, whose places new suggestions
+    take). ``target``: the ``num_trials`` the experiment asked for last time.
     """
 
     record: ExperimentRecord
