@@ -214,6 +214,14 @@ class ElidedLines(str):
         return (self.elided,)
 
 
+def log_count(logs: Sequence[str]) -> int:
+    """How many lines a log tail made by :func:`extend_log_tail` stands for: those it holds, and
+    those its first line (an :class:`ElidedLines`) counts."""
+    if logs and isinstance(logs[0], ElidedLines):
+        return logs[0].elided + len(logs) - 1
+    return len(logs)
+
+
 def extend_log_tail(logs: list[str], lines: Sequence[str]) -> None:
     """Append ``lines`` to ``logs``, keeping at most the latest :data:`LOG_TAIL_LINES` lines and
     :data:`LOG_TAIL_CHARS` characters; once lines are dropped, ``logs[0]`` is an

@@ -37,7 +37,7 @@ from typing import Any
 
 from maggy.core import events as ev
 from maggy.core.summary import ExperimentSummary
-from maggy.trial import thin_points
+from maggy.trial import extend_log_tail, log_count, thin_points
 from maggy_jupyter.comm_bridge import wire
 from maggy_jupyter.live_view.series import Series
 
@@ -111,7 +111,9 @@ class ExperimentStream:
             batch.points.setdefault(event.trial_id, []).extend(event.points)
         elif isinstance(event, ev.TrialLog):
             lines = [str(line) for line in event.lines]
-            self._trial(event.trial_id)["logs"].extend(lines)
+            # The mirror keeps a trial's log tail, as the driver does (a trial may print millions of
+            # lines); `get_trial` says how many earlier lines only the store has.
+            extend_log_tail(self._trial(event.trial_id)["logs"], lines)
             batch.logs.setdefault(event.trial_id, []).extend(lines)
         elif isinstance(event, ev.ExperimentFinished):
             self.result = wire.json_safe(event.result)
@@ -125,12 +127,12 @@ class ExperimentStream:
             fields = {**wire.trial_fields(trial), "earlier": True}
             mirrored = self._trial(trial.trial_id)
             mirrored.update(fields)
-            mirrored["logs"] = [str(line) for line in trial.logs]
+            mirrored["logs"] = list(trial.logs)  # a tail keeps its ElidedLines head (log_count)
             series = self._series[trial.trial_id] = Series(limit=HISTORY_LIMIT)
             _extend(series, trial.history)
             sent = Series(limit=per_trial + 1)  # keeps at most limit - 1 points
             _extend(sent, trial.history)
-            out.append({**fields, "history": sent.points(), "num_logs": len(mirrored["logs"])})
+            out.append({**fields, "history": sent.points(), "num_logs": log_count(mirrored["logs"])})
         return out
 
     # ---- read by the flusher -----------------------------------------------------------------
@@ -172,7 +174,7 @@ class ExperimentStream:
             {
                 **{k: v for k, v in t.items() if k != "logs"},
                 "history": self._history(i, None if t["state"] in _LIVE else ended_cap),
-                "num_logs": len(t["logs"]),
+                "num_logs": log_count(t["logs"]),
             }
             for i, t in sorted(self.trials.items())
         ]

@@ -762,3 +762,23 @@ def test_a_trials_error_reaches_the_panel_without_maggys_worker_frames():
     assert "maggy/worker" not in fields["error"]
     assert 'File "<dynamic-code>", line 11, in train' in fields["error"]
     assert fields["error"].rstrip().endswith("FloatingPointError: loss is NaN")
+
+
+def test_the_mirror_keeps_a_trials_log_tail_and_counts_the_rest():
+    from types import SimpleNamespace
+
+    from maggy.trial import LOG_TAIL_LINES
+    from maggy_jupyter.comm_bridge.stream import ExperimentStream
+
+    handle = SimpleNamespace(experiment_id="e", name="n", num_trials=1, direction="max")
+    s = ExperimentStream(handle, interval=0.1, now=0.0)
+    s.add(ev.ExperimentStarted("e", "n", 1, 1, ("h", 1)), now=0.0)
+    s.add(ev.TrialStarted("e", Trial(0, {"x": 1}, TrialState.RUNNING, start=1.0)), now=1.0)
+    for chunk in range(50):  # 50,000 lines, as a chatty trial prints them
+        s.add(ev.TrialLog("e", 0, [f"line {chunk * 1000 + i}" for i in range(1000)]), now=1.0)
+        s.take(1.0 + chunk)
+    (trial,) = s.snapshot()["trials"]
+    assert trial["num_logs"] == 50_000
+    logs = s.trial_message(0)["trial"]["logs"]
+    assert len(logs) == LOG_TAIL_LINES + 1 and logs[-1] == "line 49999"
+    assert "49,000 earlier lines are in the experiment store" in logs[0]
