@@ -159,9 +159,8 @@ export class ExperimentsModel {
 
   /**
    * Whether the experiment ran in the followed kernel: this page saw it live there (listed
-   * live, a live snapshot or a batch). One that ended before the page first connected to that
-   * kernel (e.g. before a reload) is listed like any stored one and does not count: the list
-   * does not say which stored experiments a kernel ran.
+   * live, a live snapshot or a batch), or the kernel's list says so (`kernel`: it ran there
+   * and ended, e.g. before the page was reloaded).
    */
   ofKernel(experimentId: string): boolean {
     return this._ranIn.get(this._kernelId)?.has(experimentId) ?? false;
@@ -272,7 +271,7 @@ export class ExperimentsModel {
     const listed = new Set<string>();
     for (const summary of summaries) {
       listed.add(summary.experiment_id);
-      if (summary.live) {
+      if (summary.live || summary.kernel) {
         this._markOfKernel(summary.experiment_id);
       }
       const known = this.experiments.get(summary.experiment_id);

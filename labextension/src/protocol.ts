@@ -58,6 +58,8 @@ export interface IExperimentSummary {
   end: number | null;
   /** Running in this kernel and streamed (batches follow a subscription). */
   live: boolean;
+  /** In `experiments` (list) replies: the experiment ran in this kernel (running or ended). */
+  kernel?: boolean;
   done: number | null;
   running: number | null;
   /** The best trial, by the engine's rule (the panel shows it, never recomputes it). */

@@ -34,12 +34,14 @@ Handler = Callable[["Bridge", Any, dict[str, Any]], "dict[str, Any] | None"]
 
 
 def list_experiments(bridge: Bridge, comm: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """Running experiments of this kernel first (newest first), then the store's history."""
+    """Running experiments of this kernel first (newest first), then the store's history; each
+    summary's ``kernel`` says whether the experiment ran in this kernel (so a reloaded page's
+    status bar still finds the notebook's finished experiment)."""
     limit = data.get("limit", DEFAULT_LIST_LIMIT)
     with bridge.locked():
         live = [stream.summary() for stream in bridge.streams.values()]
     seen = {s["experiment_id"] for s in live}
-    for handle in _registry_running():
+    for handle in _registry_handles(running_only=True):
         if handle.experiment_id not in seen:
             live.append(_handle_summary(handle))
             seen.add(handle.experiment_id)
@@ -57,8 +59,17 @@ def list_experiments(bridge: Bridge, comm: Any, data: dict[str, Any]) -> dict[st
     except Exception as exc:
         # a broken or locked store must not hide the running experiments
         log.warning("maggy: could not read the experiment store for the Experiments panel: %s", exc)
-        return wire.message("experiments", experiments=live, store_error=str(exc))
-    return wire.message("experiments", experiments=live + stored)
+        return wire.message("experiments", experiments=_mark_ours(live), store_error=str(exc))
+    return wire.message("experiments", experiments=_mark_ours(live + stored))
+
+
+def _mark_ours(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Set each summary's ``kernel``: true for the experiments this kernel ran (running, or among
+    the registry's recent ones)."""
+    ours = {handle.experiment_id for handle in _registry_handles()}
+    for summary in summaries:
+        summary["kernel"] = bool(summary.get("live")) or summary["experiment_id"] in ours
+    return summaries
 
 
 def subscribe(bridge: Bridge, comm: Any, data: dict[str, Any]) -> dict[str, Any] | None:
@@ -252,13 +263,16 @@ def _handle_summary(handle: Any) -> dict[str, Any]:
     return summary_fields(progress, num_trials=handle.num_trials, start=progress.began(), end=None)
 
 
-def _registry_running() -> list[Any]:
-    """Handles of this kernel's running experiments from ``maggy_jupyter.registry`` (its entries
-    wrap the handle); the bridge streams them all anyway, so this only covers a failed attach."""
+def _registry_handles(running_only: bool = False) -> list[Any]:
+    """Handles from ``maggy_jupyter.registry`` (its entries wrap the handle): this kernel's
+    running experiments, or with ``running_only`` False every one it remembers, running or
+    recently finished. For running ones the bridge streams them all anyway, so this only covers
+    a failed attach."""
     try:
         from maggy_jupyter import registry
 
-        return [entry.handle for entry in registry.running()]
+        entries = registry.running() if running_only else registry.recent()
+        return [entry.handle for entry in entries]
     except Exception:
         log.debug("maggy: the experiment registry is not available", exc_info=True)
         return []

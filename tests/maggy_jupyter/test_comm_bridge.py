@@ -327,6 +327,27 @@ def test_list_gives_running_experiments_then_the_stored_history(tmp_path):
     assert (live["done"], live["running"], live["best"]) == (1, 1, {"trial_id": 0, "metric": 0.5})
     assert old["name"] == "old" and old["live"] is False and old["status"] == "FINISHED"
     assert old["best"] == {"trial_id": 3, "metric": 0.8}
+    assert (live["kernel"], old["kernel"]) == (True, False)  # which ran in this kernel
+
+
+def test_list_marks_an_ended_experiment_of_this_kernel(tmp_path):
+    from maggy_jupyter import registry
+
+    h = Harness(tmp_path)
+    with open_store(h.store_path) as store:
+        store.create_experiment(_record(EXP, "unit"))
+        store.finish_experiment(EXP, "FINISHED", 20.0, {"best_id": 0, "best_val": 0.5})
+        store.create_experiment(_record("20250101-000000-000001", "elsewhere"))
+    registry.clear()
+    registry.register(h.handle)
+    try:
+        registry.mark_finished(EXP, "FINISHED")
+        h.bridge.streams.clear()  # as after the experiment ended and the page reloaded
+        reply = h.frontend_comm().deliver({"v": 1, "type": "list", "request_id": "l"})
+        kernel = {s["experiment_id"]: s["kernel"] for s in reply["experiments"]}
+        assert kernel == {EXP: True, "20250101-000000-000001": False}
+    finally:
+        registry.clear()
 
 
 def test_a_stored_experiment_can_be_opened_and_its_trial_fetched(tmp_path):

@@ -50,6 +50,32 @@ describe('the status bar experiment (ExperimentsModel.current)', () => {
     expect(statusOf(model)).toBe('');
   });
 
+  it('after a reload, is the ended experiment the kernel says it ran (kernel: true in its list)', () => {
+    const model = new ExperimentsModel();
+    model.handle({
+      v: 1,
+      type: 'experiments',
+      experiments: [
+        summary({
+          experiment_id: CLI,
+          name: 'cli-demo',
+          live: false,
+          status: 'FINISHED',
+          kernel: false
+        }),
+        summary({
+          experiment_id: EXP,
+          live: false,
+          status: 'FINISHED',
+          done: 4,
+          kernel: true
+        })
+      ]
+    });
+    expect(model.current()?.summary.experiment_id).toBe(EXP);
+    expect(statusOf(model)).toMatch(/maggy: 4\/4 trials/);
+  });
+
   it('is the experiment running in this kernel, and stays it after it ends', () => {
     const model = new ExperimentsModel();
     listStored(model);
