@@ -354,3 +354,22 @@ def test_a_grid_resumed_after_losing_a_trial_runs_every_point_once(tmp_path: Pat
     assert [(t.trial_id, t.retry_of) for t in after[4:]] == [(4, 3), (5, None), (6, None)]
     finished = [t.params for t in after if t.state is TrialState.FINISHED]
     assert sorted(map(str, finished)) == sorted(map(str, points))
+
+
+def test_two_kernels_resuming_at_once_one_wins_and_the_other_leaves_the_store_alone(tmp_path: Path) -> None:
+    """The checks pass in both kernels; the store's atomic RUNNING switch decides: the loser raises
+    before any worker starts and writes nothing (it must not end the winner's run)."""
+    import asyncio
+
+    eid = lagom(tmp_path, searchspace=SPACE, num_trials=2)["experiment_id"]
+    loser = experiment.lagom_async(
+        quadratic, resume=eid, num_trials=4, store=str(tmp_path / "store.db"), progress=False
+    )  # checked now, runs when awaited
+    with open_store(tmp_path / "store.db") as store:  # meanwhile another kernel resumed it
+        winner = store.get_experiment(eid)
+        winner.status, winner.config = "RUNNING", {**winner.config, "driver": {"host": "elsewhere", "pid": 1}}
+        store.resume_experiment(winner)
+    before = snapshot(tmp_path / "store.db")
+    with pytest.raises(ValueError, match="is running; it cannot be resumed twice"):
+        asyncio.run(loser)
+    assert snapshot(tmp_path / "store.db") == before
