@@ -1,214 +1,20 @@
-"""Analysis plots in the cell (bqplot), live while the experiment runs.
-
-    from maggy_jupyter.visualization import plot_optimization_history   # or maggy.visualization
-    plot_optimization_history("20260105")          # an experiment id (or unique prefix) in the store
-    plot_param_importances(result)                 # the dict lagom returned
-    plot_parallel_coordinate(handle)               # a running experiment: redraws as trials end
-
-``experiment`` may be an experiment id or prefix (this kernel's experiments first, see
-:mod:`maggy_jupyter.registry`, then the store at ``store``, default the default store), a result
-dict (its ``experiment_id``), a :class:`maggy.experiments.Experiment`, a registry entry, or an
-:class:`maggy.frontend.ExperimentHandle`. A running experiment's plot subscribes to its events and
-recomputes from ``handle.trials()`` at most once per ``interval`` seconds as trials end, and once
-more at the end; a finished one is drawn once. Each function returns a :class:`Plot`, which
-displays as its widget (``plot.widget`` to place it in a layout of your own).
-
-The numbers come from :mod:`maggy.visualization` (pure, tested there); this module only draws.
-Threads: events arrive on the driver's dispatcher thread and only ask the throttle for a redraw;
-redraws run on the throttle's thread (or the caller's, for the first and the final one) and are
-the only code that changes the marks, inside ``hold_sync``.
-"""
+"""The five analysis plots, each a :class:`~maggy_jupyter.visualization.base.Plot`."""
 
 from __future__ import annotations
 
 import html
-import os
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from bqplot import Axis, Bars, ColorScale, Figure, Label, LinearScale, Lines, OrdinalScale, Scatter, Tooltip
-from ipywidgets import HTML, Box, Layout, VBox
+from ipywidgets import Box, Layout
 
 from maggy import visualization as viz
-from maggy.core import events as ev
 from maggy.trial import Trial, TrialState
 from maggy.visualization._sampling import sample, steps
 
-from .live_view.throttle import Throttle
-
-#: Trials drawn as parallel-coordinate lines at most (SVG slows past a few thousand paths): the
-#: best trial and an even sample of the rest; every trial still counts in the other plots.
-MAX_LINES = 1000
-
-#: Dots per scatter (history, each slice) at most: the best trial and an even spread of the rest.
-#: Each dot carries its params for the tooltip; 10,000 of them in six slices would be 7 MB a redraw.
-MAX_POINTS = 2000
-
-#: Least seconds between two redraws of a live plot (importance at 10,000 trials takes ~0.1 s).
-INTERVAL = 1.0
-
-#: A live plot spends at most about 1/BUSY of the time redrawing: after a redraw that took t
-#: seconds, the next waits at least BUSY * t (a slow redraw at 10,000 trials spaces them out).
-BUSY = 10
-
-_MARGIN = {"top": 20, "bottom": 45, "left": 65, "right": 20}
-_COLORS = ["#d62728", "#e6ac00", "#2ca02c"]  # worst -> best along the colour scale
-_BEST = "#e6ac00"
-#: A history dot's colour by the state its trial ended in (matplotlib's tab10, as the live view).
-_STATE_COLORS = {
-    TrialState.FINISHED: "#2ca02c",
-    TrialState.EARLY_STOPPED: "#ff7f0e",
-    TrialState.STOPPED: "#7f7f7f",
-}
-
-
-class Source:
-    """Where a plot reads trials: a stored experiment (fixed) or a running one (``handle``)."""
-
-    def __init__(
-        self,
-        experiment_id: str,
-        direction: str,
-        searchspace: Any,
-        trials: Callable[[], list[Trial]],
-        handle: Any = None,
-        experiment_type: str | None = None,
-    ) -> None:
-        self.experiment_id = experiment_id
-        self.direction = direction
-        self.searchspace = searchspace
-        self.trials = trials
-        self.handle = handle
-        self.experiment_type = experiment_type
-
-
-def source(experiment: Any, store: str | os.PathLike[str] | None = None) -> Source:
-    """The :class:`Source` of ``experiment`` (see the module docstring for what it may be)."""
-    from maggy import experiments
-    from maggy.experiments import Experiment
-
-    from . import registry
-
-    if hasattr(experiment, "subscribe") and hasattr(experiment, "trials"):
-        h = experiment
-        return Source(h.experiment_id, h.direction, h.searchspace, h.trials, handle=h)
-    if isinstance(experiment, registry.Registered):
-        if experiment.running:
-            return source(experiment.handle)
-        experiment = experiment.experiment_id
-    if isinstance(experiment, Experiment):
-        rec, stored = experiment.record, list(experiment.trials)
-        return Source(
-            rec.experiment_id, rec.direction, rec.searchspace, lambda: stored, None, rec.experiment_type
-        )
-    if isinstance(experiment, dict):
-        if "experiment_id" not in experiment:
-            raise TypeError("a result dict names its experiment in 'experiment_id'; this one has none")
-        experiment = experiment["experiment_id"]
-    if not isinstance(experiment, str):
-        raise TypeError(
-            f"experiment must be an experiment id, a result dict, an Experiment or a running "
-            f"experiment's handle, got {type(experiment).__name__}"
-        )
-    if store is None:  # this kernel's running experiment: live
-        try:
-            entry = registry.get(experiment)
-        except KeyError:
-            entry = None
-        if entry is not None and entry.running:
-            return source(entry.handle)
-    return source(experiments.get_experiment(experiment, path=store, with_history=False))
-
-
-def _params_text(trial_id: int, params: dict[str, Any], metric: float | None = None) -> str:
-    parts = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()]
-    head = f"trial {trial_id}" + (f" ({metric:.4g})" if metric is not None else "")
-    return head + ": " + ", ".join(parts)
-
-
-class Plot:
-    """One analysis figure of one experiment; subclasses implement :meth:`draw`.
-
-    Built on a running experiment it subscribes to the events and redraws as trials end (at most
-    once per ``interval`` seconds), and a last time at ``ExperimentFinished``, then unsubscribes.
-    """
-
-    title = ""
-
-    def __init__(self, src: Source, *, interval: float = INTERVAL, threaded: bool = True) -> None:
-        self.source = src
-        self.heading = HTML(f"<b>{html.escape(self.title)}</b> · experiment {html.escape(src.experiment_id)}")
-        self.note = HTML("")
-        self.body: Any = None
-        self._lock = threading.Lock()
-        self.redraws = 0
-        self._build()
-        self.widget = VBox([self.heading, self.body, self.note])
-        self._interval = interval
-        self._throttle = Throttle(self.redraw, interval=interval, threaded=threaded)
-        self._unsubscribe: Callable[[], None] | None = None
-        if src.handle is not None:  # before the first draw: no trial can end unseen in between
-            self._unsubscribe = src.handle.subscribe(self.on_event)
-        try:
-            self.redraw()
-        except BaseException:
-            self.close()
-            raise
-
-    @property
-    def throttle(self) -> Throttle:
-        return self._throttle
-
-    @property
-    def live(self) -> bool:
-        return self._unsubscribe is not None
-
-    def on_event(self, event: ev.Event) -> None:
-        """Event listener (dispatcher thread): a trial ended -> redraw soon; the end -> redraw now."""
-        if isinstance(event, ev.ExperimentFinished):
-            self.close()
-            self._throttle.flush_now()
-        elif isinstance(event, ev.TrialFinished):
-            self._throttle.request()
-
-    def close(self) -> None:
-        """Stop following the experiment; the figure stays as drawn."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        self._throttle.close()
-
-    def redraw(self) -> None:
-        """Recompute from the source's trials and update the marks (any thread; one at a time)."""
-        with self._lock:
-            started = time.monotonic()
-            trials = self.source.trials()
-            self.draw(trials)
-            self.redraws += 1
-            self._throttle.interval = max(self._interval, BUSY * (time.monotonic() - started))
-
-    def _build(self) -> None:
-        raise NotImplementedError
-
-    def draw(self, trials: Sequence[Trial]) -> None:
-        raise NotImplementedError
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
-
-
-def _figure(marks: list[Any], axes: list[Axis], height: str = "320px", **kw: Any) -> Figure:
-    return Figure(
-        marks=marks,
-        axes=axes,
-        animation_duration=0,
-        fig_margin=dict(_MARGIN),
-        layout=Layout(width="100%", height=height),
-        **kw,
-    )
+from .base import _BEST, _COLORS, _STATE_COLORS, MAX_LINES, MAX_POINTS, Plot, _drawn, _figure, _params_text
 
 
 class HistoryPlot(Plot):
@@ -318,10 +124,6 @@ class ParallelPlot(Plot):
         self.note.value = (
             f"{_drawn(len(rows), len(pc.trial_ids))} trials drawn · colour: metric, best in green"
         )
-
-
-def _drawn(shown: int, total: int) -> str:
-    return f"{shown:,} of {total:,}" if shown < total else f"{total:,}"
 
 
 class ImportancePlot(Plot):
@@ -460,49 +262,3 @@ class AblationPlot(Plot):
         )
         top = f" · most important: {html.escape(d.most_important)}" if d.most_important else ""
         self.note.value = f"{base}{top} · red: removing it made the metric worse"
-
-
-def _plot(cls: type[Plot], experiment: Any, store: Any, interval: float) -> Plot:
-    return cls(source(experiment, store), interval=interval)
-
-
-def plot_optimization_history(experiment: Any, *, store: Any = None, interval: float = INTERVAL) -> Plot:
-    """Each trial's metric in end order and the best so far (maggy's best-trial rule)."""
-    return _plot(HistoryPlot, experiment, store, interval)
-
-
-def plot_parallel_coordinate(experiment: Any, *, store: Any = None, interval: float = INTERVAL) -> Plot:
-    """Parameters (one axis each, categoricals by choice) against the metric (last axis, colour)."""
-    return _plot(ParallelPlot, experiment, store, interval)
-
-
-def plot_param_importances(experiment: Any, *, store: Any = None, interval: float = INTERVAL) -> Plot:
-    """Each parameter's share of the metric's variance (:func:`maggy.visualization.param_importances`)."""
-    return _plot(ImportancePlot, experiment, store, interval)
-
-
-def plot_slice(experiment: Any, *, store: Any = None, interval: float = INTERVAL) -> Plot:
-    """The metric against each parameter."""
-    return _plot(SlicePlot, experiment, store, interval)
-
-
-def plot_ablation(experiment: Any, *, store: Any = None, interval: float = INTERVAL) -> Plot:
-    """An ablation study's components: each one's metric change against the base trial."""
-    return _plot(AblationPlot, experiment, store, interval)
-
-
-__all__ = [
-    "AblationPlot",
-    "HistoryPlot",
-    "ImportancePlot",
-    "ParallelPlot",
-    "Plot",
-    "SlicePlot",
-    "Source",
-    "plot_ablation",
-    "plot_optimization_history",
-    "plot_param_importances",
-    "plot_parallel_coordinate",
-    "plot_slice",
-    "source",
-]
