@@ -156,8 +156,9 @@ class Searchspace:
 
         ``default``: the value earlier trials, run before this parameter existed, are taken to
         have had when an experiment is resumed or warm-started with this space (see
-        :meth:`project`); it must be a feasible value. Without one, such trials are kept and shown
-        but do not feed the optimizer's model.
+        :meth:`project`); it must be a feasible value. Without one, such trials teach an optimizer
+        that learns from partial trials (TPE) about the parameters they have, and are kept and
+        shown but left out of the others' models.
 
         Raises ValueError if the name is reserved (a Searchspace attribute or method, starts with an
         underscore, is 'reporter', or was added already) or not a valid identifier, if the value
@@ -178,7 +179,7 @@ class Searchspace:
         """The defaults given to ``add``, by parameter name (a new dict)."""
         return dict(self._defaults)
 
-    def project(self, params: dict[str, Any]) -> dict[str, Any] | None:
+    def project(self, params: dict[str, Any], partial: bool = False) -> dict[str, Any] | None:
         """``params`` (a trial's, from an earlier run or another experiment) as a point of this space.
 
         The rules of a changed search space: parameters this space no longer has are dropped; a
@@ -186,7 +187,8 @@ class Searchspace:
         here (a narrowed range or a removed choice leaves the point outside). Returns the point,
         ordered as this space, or None when it is outside (a value out of the region, or a
         gained parameter without a default): such a trial is kept and shown, but does not feed
-        the optimizer.
+        the optimizer. With ``partial``, a gained parameter without a default is left out of the
+        point instead (for an optimizer that learns from the shared parameters alone: TPE).
         """
         point = {}
         for name, param in self._params.items():
@@ -194,6 +196,8 @@ class Searchspace:
                 value = params[name]
             elif name in self._defaults:
                 value = self._defaults[name]
+            elif partial:
+                continue
             else:
                 return None
             if not param.contains(value):

@@ -18,7 +18,7 @@ import pytest
 
 from maggy import Searchspace, experiment
 from maggy.core import events as ev
-from maggy.optimizer import RandomSearch
+from maggy.optimizer import TPE, RandomSearch
 from maggy.store import ExperimentNotFound, StoreError, open_store
 from maggy.testing.store_conformance import make_record
 from maggy.trial import Trial, TrialState
@@ -215,6 +215,31 @@ def test_a_changed_space_teaches_only_the_trials_inside_it(tmp_path: Path) -> No
     assert len(after) == 12 and len(result["metric_list"]) == 12  # the ones outside are kept and counted
     assert all("act" in t.params and t.params["x"] <= 0.5 for t in after[8:])
     assert all("act" not in t.params for t in after[:8])
+
+
+class RecordingTPE(TPE):
+    """A TPE that keeps what warm_start gave it."""
+
+    taught: list[Any] = []
+
+    def warm_start(self, trials):
+        super().warm_start(trials)
+        RecordingTPE.taught = [(t.trial_id, dict(t.params)) for t in trials]
+
+
+def test_a_gained_parameter_without_default_teaches_tpe_the_shared_ones_only(tmp_path: Path) -> None:
+    eid = lagom(tmp_path, searchspace=SPACE, num_trials=4, seed=8)["experiment_id"]
+    _, before = stored(tmp_path, eid)
+    gained = Searchspace(x=("DOUBLE", [0.0, 1.0]), k=("INTEGER", [1, 4]), depth=("INTEGER", [1, 3]))
+
+    def deeper(x, k, depth):
+        return quadratic(x, k) + 0.01 * depth
+
+    lagom(tmp_path, deeper, searchspace=gained, optimizer=RecordingTPE(), num_trials=6, resume=eid)
+    assert RecordingTPE.taught == [(t.trial_id, t.params) for t in before]  # no depth: partial points
+    Recording.taught = []
+    lagom(tmp_path, deeper, searchspace=gained, optimizer=Recording(), num_trials=8, resume=eid)
+    assert [tid for tid, _, _ in Recording.taught] == [4, 5]  # random search: only the whole points
 
 
 def test_a_widened_space_with_a_removed_parameter_teaches_every_earlier_trial(tmp_path: Path) -> None:

@@ -20,6 +20,8 @@ The rules of a resume (each is tested in ``tests/maggy/core/test_continuation.py
 * The search space may change: earlier trials are projected onto the new one
   (:meth:`maggy.searchspace.Searchspace.project`); those inside it feed the optimizer
   (:meth:`maggy.optimizer.AbstractOptimizer.warm_start`), those outside are kept and shown only.
+  A trial that lacks a parameter the space gained without a default is inside it, as a partial
+  point, for an optimizer whose ``learns_from_partial_trials`` is True (TPE), outside for the others.
 
 Warm start: the ended trials of the experiments named, projected the same way, feed the
 optimizer; they are not copied into the new experiment, not re-run and not counted.
@@ -66,10 +68,16 @@ class Earlier:
 
     def learned_from(self) -> list[Trial]:
         """The earlier trials the optimizer hears of (``warm_start``): every one but those a retry
-        replaced. The cut-short ones among them are those this run runs again: an optimizer
-        counts them as handed out, and hears of their result from the re-run."""
+        replaced and those cut short that are not run again (outside the new space). The cut-short
+        ones among them are those this run runs again: an optimizer counts them as handed out, and
+        hears of their result from the re-run."""
         replaced = {t.retry_of for t in self.trials if t.retry_of is not None}
-        return [t for t in self.trials if t.trial_id not in replaced]
+        rerun = {t.retry_of for t in self.reruns}
+        return [
+            t
+            for t in self.trials
+            if t.trial_id not in replaced and (t.trial_id in rerun or not was_cut_short(t))
+        ]
 
 
 @dataclass(frozen=True)
@@ -123,7 +131,9 @@ def set_up(
         warm_ids, warm = load_warm_start(store, warm_start, direction, exclude)
     target = num_trials if earlier is None else max(num_trials, earlier.target)
     optimizer.setup(space, target, direction, rng)
-    learned = projected([*(earlier.learned_from() if earlier else []), *warm], space)
+    learned = projected(
+        [*(earlier.learned_from() if earlier else []), *warm], space, optimizer.learns_from_partial_trials
+    )
     if learned:
         optimizer.warm_start(learned)
     continued = Continued(earlier, tuple(warm_ids), target, optimizer.planned_trials())
@@ -248,12 +258,13 @@ def load_warm_start(
     return ids, trials
 
 
-def projected(trials: Sequence[Trial], searchspace: Searchspace) -> list[Trial]:
-    """Copies of ``trials`` whose params lie in ``searchspace`` (see ``Searchspace.project``),
-    with those params projected onto it; the others are left out (kept and shown, never learned from)."""
+def projected(trials: Sequence[Trial], searchspace: Searchspace, partial: bool = False) -> list[Trial]:
+    """Copies of ``trials`` whose params lie in ``searchspace`` (see ``Searchspace.project``,
+    and its ``partial``), with those params projected onto it; the others are left out (kept and
+    shown, never learned from)."""
     inside = []
     for trial in trials:
-        point = searchspace.project(trial.params)
+        point = searchspace.project(trial.params, partial)
         if point is not None:
             inside.append(replace(trial, params=point))
     return inside

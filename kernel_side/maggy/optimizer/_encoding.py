@@ -41,10 +41,25 @@ class Encoder:
         # DISCRETE values sorted once; the rank of a value is its cell.
         self._sorted = {p.name: sorted(p.values) for p in self.numeric if p.type == DISCRETE}
 
-    def encode(self, configs: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-        """``(U, C)``: U is ``(n, len(numeric))`` floats in [0, 1], C ``(n, len(categorical))`` ints."""
-        u = np.array([[self._to_unit(p, c[p.name]) for p in self.numeric] for c in configs], dtype=float)
-        cats = [[_index(p, c[p.name]) for p in self.categorical] for c in configs]
+    def encode(self, configs: list[dict[str, Any]], missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """``(U, C)``: U is ``(n, len(numeric))`` floats in [0, 1], C ``(n, len(categorical))`` ints.
+
+        A parameter a config lacks raises KeyError; with ``missing`` it encodes as NaN (numeric)
+        or -1 (categorical) instead (a partial trial, see ``learns_from_partial_trials``)."""
+        u = np.array(
+            [
+                [
+                    self._to_unit(p, c[p.name]) if p.name in c or not missing else math.nan
+                    for p in self.numeric
+                ]
+                for c in configs
+            ],
+            dtype=float,
+        )
+        cats = [
+            [_index(p, c[p.name]) if p.name in c or not missing else -1 for p in self.categorical]
+            for c in configs
+        ]
         return u.reshape(len(configs), len(self.numeric)), np.array(cats, dtype=int).reshape(
             len(configs), len(self.categorical)
         )

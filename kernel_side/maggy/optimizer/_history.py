@@ -69,8 +69,11 @@ class Observations:
     quality), ERROR and LOST (no comparable value), and params that are not in the search space.
     """
 
-    def __init__(self, encoder: Encoder, direction: str) -> None:
+    def __init__(self, encoder: Encoder, direction: str, partial: bool = False) -> None:
+        """``partial``: keep trials that lack some parameters (encoded NaN / -1, see
+        ``Encoder.encode``), for a model that copes with them (TPE); else such trials are dropped."""
         self._encoder = encoder
+        self._partial = partial
         self._sign = -1.0 if direction == "max" else 1.0
         self.params: list[dict[str, Any]] = []
         self._u: list[np.ndarray] = []
@@ -83,7 +86,7 @@ class Observations:
         if trial.state not in usable or trial.metric is None or not math.isfinite(trial.metric):
             return
         try:
-            u, cats = self._encoder.encode([trial.params])
+            u, cats = self._encoder.encode([trial.params], missing=self._partial)
         except (KeyError, ValueError):  # a trial of some other search space: nothing to learn
             return
         self.params.append(dict(trial.params))

@@ -29,7 +29,7 @@ class ModelBasedOptimizer(AbstractOptimizer):
             self.rng = as_generator(self.seed)
         self._encoder = Encoder(self.searchspace)
         self._size = space_size(self.searchspace)
-        self._history = Observations(self._encoder, self.direction)
+        self._history = Observations(self._encoder, self.direction, partial=self.learns_from_partial_trials)
         self._pending = Pending()
         self._seen: set[str] = set()
         self._suggested = 0

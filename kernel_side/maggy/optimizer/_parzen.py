@@ -33,6 +33,10 @@ class ParzenEstimator:
     """Density over points ``(U, C)``: U ``(n, d)`` floats in [0, 1], C ``(n, c)`` category indices.
 
     Built from m observations ``(u, cats)`` with ``n_choices[j]`` categories for column j of C.
+
+    An observation may lack coordinates (NaN in ``u``, -1 in ``cats``: a trial run before the
+    search space gained that parameter): on those its kernel is the prior's (wide; uniform over
+    categories), so it shapes only the coordinates it has.
     """
 
     def __init__(
@@ -44,9 +48,10 @@ class ParzenEstimator:
         prior_weight: float = 1.0,
     ) -> None:
         m, d = u.shape
-        self.mus = np.vstack([u, np.full((1, d), 0.5)])
+        missing = np.isnan(u)
+        self.mus = np.vstack([np.where(missing, 0.5, u), np.full((1, d), 0.5)])
         self.sigmas = np.ones((m + 1, d))
-        self.sigmas[:m] = BANDWIDTH_FACTOR * _neighbour_bandwidths(u)
+        self.sigmas[:m] = np.where(missing, 1.0, BANDWIDTH_FACTOR * _neighbour_bandwidths(u))
         self.sigmas[-1] = 1.0
         weights = np.append(np.ones(m) if weights is None else weights, prior_weight)
         self.log_weights = np.log(weights / weights.sum())
@@ -57,7 +62,9 @@ class ParzenEstimator:
         self.cat_probs: list[np.ndarray] = []
         for j, k in enumerate(n_choices):
             probs = np.full((m + 1, k), prior_weight / (m + 1))
-            probs[np.arange(m), cats[:, j]] += 1.0
+            seen = np.flatnonzero(cats[:, j] >= 0)
+            probs[seen, cats[seen, j]] += 1.0
+            probs[np.flatnonzero(cats[:, j] < 0)] = 1.0  # a missing category: uniform, as the prior
             probs[-1] = 1.0  # the prior kernel: uniform
             self.cat_probs.append(probs / probs.sum(axis=1, keepdims=True))
 
@@ -118,6 +125,13 @@ def _neighbour_bandwidths(u: np.ndarray) -> np.ndarray:
     m, d = u.shape
     if m == 0:
         return np.ones((0, d))
+    if np.isnan(u).any():  # coordinates some observations lack: each column over those that have it
+        out = np.ones((m, d))
+        for j in range(d):
+            present = np.flatnonzero(~np.isnan(u[:, j]))
+            if len(present):
+                out[present, j] = _neighbour_bandwidths(u[present, j : j + 1])[:, 0]
+        return out
     order = np.argsort(u, axis=0, kind="stable")
     ranked = np.take_along_axis(u, order, axis=0)
     padded = np.vstack([np.zeros((1, d)), ranked, np.ones((1, d))])

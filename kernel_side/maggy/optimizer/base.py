@@ -203,6 +203,12 @@ class AbstractOptimizer(abc.ABC):
     #: early stopping (such an optimizer stops trials by its own rule).
     uses_budget: bool = False
 
+    #: True when ``warm_start`` may be given trials whose params lack parameters the search space
+    #: gained without a default (a resume or warm start across a changed space): such a trial
+    #: says something about the parameters it has (TPE's kernels then stay wide on the others).
+    #: False (the default): those trials are not passed; every trial has every parameter.
+    learns_from_partial_trials: bool = False
+
     def setup(
         self, searchspace: Searchspace, num_trials: int, direction: str, rng: np.random.Generator
     ) -> None:

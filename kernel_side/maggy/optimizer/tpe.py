@@ -53,6 +53,11 @@ class TPE(ModelBasedOptimizer):
     ``n_candidates`` (int >= 1): draws from l(x) scored per suggestion; ``seed``: see module docstring.
     """
 
+    #: A trial that lacks a parameter (run before the search space gained it, without a default)
+    #: still shapes the kernels of the parameters it has; on the missing one its kernel is the
+    #: prior's (see maggy.optimizer._parzen).
+    learns_from_partial_trials = True
+
     def __init__(self, n_startup: int = 10, n_candidates: int = 24, seed: SeedLike = None) -> None:
         for name, value in (("n_startup", n_startup), ("n_candidates", n_candidates)):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:

@@ -207,3 +207,10 @@ def test_a_bad_request_changes_nothing_in_the_store(store: ExperimentStore) -> N
     with pytest.raises(ValueError):
         load_warm_start(store, [eid], "min")
     assert (store.get_experiment(eid), store.get_trials(eid)) == before
+
+
+def test_project_partial_leaves_a_gained_parameter_without_default_out_of_the_point() -> None:
+    new = Searchspace(lr=("DOUBLE", [0.001, 0.1]), depth=("INTEGER", [1, 4]))
+    assert new.project({"lr": 0.01, "units": 32}) is None
+    assert new.project({"lr": 0.01, "units": 32}, partial=True) == {"lr": 0.01}
+    assert new.project({"lr": 0.5}, partial=True) is None  # still outside: partial is not lenient on values

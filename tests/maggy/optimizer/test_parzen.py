@@ -65,3 +65,22 @@ def test_recency_weights_fade_only_beyond_the_newest_25() -> None:
     assert _recency_weights(np.array([5, 1, 3])).tolist() == [1.0, 1.0, 1.0]
     w = _recency_weights(np.arange(30)[::-1])  # given newest first
     assert w[0] == 1.0 and w[-1] == pytest.approx(1 / 30) and (np.diff(w[25:]) < 0).all()
+
+
+def test_an_observation_lacking_a_coordinate_shapes_only_the_ones_it_has() -> None:
+    rng = np.random.default_rng(0)
+    # Eight observations near 0.2 on coordinate 0; four of them lack coordinate 1 (NaN) and the
+    # category (-1): there their kernels are the prior's.
+    u = np.column_stack([0.2 + 0.01 * rng.standard_normal(8), np.r_[np.full(4, 0.9), np.full(4, np.nan)]])
+    cats = np.array([[1]] * 4 + [[-1]] * 4)
+    pe = ParzenEstimator(u, cats, [3])
+    assert np.allclose(pe.mus[4:8, 1], 0.5) and np.allclose(pe.sigmas[4:8, 1], 1.0)
+    assert np.allclose(pe.cat_probs[0][4:8], 1 / 3)  # uniform where the category is missing
+    assert np.all(pe.sigmas[:8, 0] < 0.5)  # coordinate 0 keeps narrow kernels for all eight
+    samples, sampled_cats = pe.sample(rng, 4000)
+    assert np.isfinite(samples).all() and ((samples >= 0) & (samples <= 1)).all()
+    assert np.median(np.abs(samples[:, 0] - 0.2)) < 0.1  # all eight pull coordinate 0 to 0.2
+    near = np.abs(samples[:, 1] - 0.9) < 0.1
+    assert 0.3 < near.mean() < 0.8  # the four complete ones pull coordinate 1, the rest spread it
+    assert np.isfinite(pe.log_pdf(samples[:50], sampled_cats[:50])).all()
+    assert set(np.unique(sampled_cats)) <= {0, 1, 2}

@@ -141,3 +141,16 @@ def test_asha_records_a_rerun_at_the_rung_its_cut_short_run_had() -> None:
     assert bracket.promotion() is None  # x=0.2 was promoted already: its rerun is that promotion
     opt.on_trial_finished(_done(9, {"x": 0.2}, 2.5, budget=3))
     assert bracket.counts() == [3, 1, 0] and len(opt._pending) == 0
+
+
+def test_tpe_learns_from_trials_that_lack_a_parameter_the_space_gained() -> None:
+    space = Searchspace(x=("DOUBLE", [0.0, 1.0]), depth=("INTEGER", [1, 8]))  # depth: gained, no default
+    opt = get_optimizer("tpe")
+    assert opt.learns_from_partial_trials and not get_optimizer("gp").learns_from_partial_trials
+    opt.setup(space, 40, "max", np.random.default_rng(5))
+    earlier = [_done(i, {"x": i / 20}, -abs(i / 20 - 0.8)) for i in range(20)]  # x only
+    opt.warm_start(earlier)
+    assert len(opt._history) == 20  # past its random start-up: it models x already
+    picks = [opt.suggest() for _ in range(8)]
+    assert all(set(p) == {"x", "depth"} for p in picks)  # suggestions are whole
+    assert np.median([p["x"] for p in picks]) > 0.55  # and lean where the earlier trials were good
