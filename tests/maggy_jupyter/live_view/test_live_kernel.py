@@ -47,6 +47,7 @@ def test_the_live_views_stop_button_stops_its_trial_while_the_cell_blocks(tmp_pa
         buttons: dict[str, str] = {}  # comm id -> latest description, for every Button widget
         texts: dict[str, str] = {}  # comm id -> latest value, for every HTML widget
         clicked: str | None = None
+        shown: set[str] = set()  # comm ids of widgets some box shows (a button a user can click)
         stdout, deadline = "", time.monotonic() + 120
         while time.monotonic() < deadline:
             msg = kc.get_iopub_msg(timeout=60)
@@ -54,6 +55,10 @@ def test_the_live_views_stop_button_stops_its_trial_while_the_cell_blocks(tmp_pa
             model = (
                 content.get("data", {}).get("state", {}).get("_model_name") if kind == "comm_open" else None
             )
+            if kind in ("comm_open", "comm_msg"):  # which widgets are placed in a box (on screen)
+                children = content["data"].get("state", {}).get("children")
+                if isinstance(children, list):
+                    shown.update(str(c).removeprefix("IPY_MODEL_") for c in children)
             if model == "ButtonModel":
                 buttons[content["comm_id"]] = content["data"]["state"].get("description", "")
             elif model == "HTMLModel":
@@ -76,7 +81,9 @@ def test_the_live_views_stop_button_stops_its_trial_while_the_cell_blocks(tmp_pa
             ):
                 break
             if clicked is None:
-                clicked = next((cid for cid, d in buttons.items() if d == "■ 0"), None)
+                # Only once its row shows it, as for a user: the button's comm opens as it is built,
+                # a moment before the view binds its click (a click in that moment does nothing).
+                clicked = next((cid for cid, d in buttons.items() if d == "■ 0" and cid in shown), None)
                 if clicked is not None:  # what the browser sends for a click on that button
                     click = {"comm_id": clicked, "data": {"method": "custom", "content": {"event": "click"}}}
                     kc.shell_channel.send(kc.session.msg("comm_msg", click))
