@@ -82,8 +82,9 @@ def trial_fields(trial: Any) -> dict[str, Any]:
     out = {name: getattr(trial, name, None) for name in TRIAL_FIELDS}
     state = out["state"]
     out["state"] = getattr(state, "value", state)
-    if isinstance(out.get("error"), str):
-        out["error"] = user_traceback(out["error"])
+    error = out.get("error")
+    if isinstance(error, str):
+        out["error"] = user_traceback(error)
     return json_safe(out)
 
 

@@ -90,7 +90,8 @@ class Series:
 
     def points(self) -> list[list[float]]:
         """The kept points as ``[[step, value], ...]`` (float64, as appended)."""
-        return self._data[: self._n].tolist()  # type: ignore[no-any-return]
+        points: list[list[float]] = self._data[: self._n].tolist()
+        return points
 
     def arrays(self, max_points: int) -> tuple[np.ndarray, np.ndarray]:
         """Fresh float32 copies of (steps, values), thinned evenly to at most ``max_points``.
