@@ -13,7 +13,7 @@ dashed beside this run's (the best keeps its colour, dashed if it is an earlier 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 
 import numpy as np
 from bqplot import Axis, Figure, LinearScale, Lines, Scatter, Tooltip
@@ -149,15 +149,25 @@ class Chart:
                 self.notice.layout.display = None
 
     def update(
-        self, changed: Mapping[int, LineData], best_id: int | None, earlier: frozenset[int] = frozenset()
+        self,
+        changed: Mapping[int, LineData],
+        best_id: int | None,
+        earlier: frozenset[int] = frozenset(),
+        removed: Set[int] = frozenset(),
     ) -> None:
         """Send the changed lines' data and styles; add marks for new trials; restyle on a new best.
-        ``earlier``: ids of a resumed experiment's trials from its earlier runs (drawn greyed)."""
+        ``earlier``: ids of a resumed experiment's trials from its earlier runs (drawn greyed).
+        ``removed``: trials whose curves leave the chart (the view draws a bounded set of curves);
+        the marks and the crosses are re-sent once for removals and additions together."""
         if earlier != self._earlier:  # once per experiment: ExperimentStarted of a resumed one
             self._earlier = earlier
             self.legend.value = legend_html(bool(earlier))
+        gone = [tid for tid in removed if tid in self.lines]
+        for trial_id in gone:
+            self.lines.pop(trial_id).close()
+            self._states.pop(trial_id, None)
         added = False
-        ends_moved = False
+        ends_moved = any(self._ends.pop(tid, None) is not None for tid in gone)
         for trial_id, (x, y, state) in sorted(changed.items()):
             self._states[trial_id] = state
             ends_moved |= self._mark_end(trial_id, x, y, state, trial_id in earlier)
@@ -192,29 +202,12 @@ class Chart:
                 self.ends.x = np.array([self._ends[t][0] for t in ids], np.float32)
                 self.ends.y = np.array([self._ends[t][1] for t in ids], np.float32)
                 self.ends.colors = [trial_color(t) for t in ids]
-        if added or best_moved:
+        if added or best_moved or gone:
             # SVG draws in mark order: earlier runs' lines first, the best line last so no other
             # line covers it; the failed trials' crosses above all lines.
             order = sorted(self.lines, key=lambda tid: (tid == best_id, tid not in earlier, tid))
             with self.figure.hold_sync():
                 self.figure.marks = [*(self.lines[tid] for tid in order), self.ends]
-
-    def remove(self, trial_ids: set[int]) -> None:
-        """Take these trials' curves off the chart (the view draws a bounded set of curves)."""
-        gone = trial_ids & set(self.lines)
-        if not gone:
-            return
-        for trial_id in gone:
-            self.lines.pop(trial_id).close()
-            self._states.pop(trial_id, None)
-            self._ends.pop(trial_id, None)
-        ids = sorted(self._ends)
-        with self.figure.hold_sync():
-            self.figure.marks = [m for m in self.figure.marks if m is self.ends or m in self.lines.values()]
-            with self.ends.hold_sync():
-                self.ends.x = np.array([self._ends[t][0] for t in ids], np.float32)
-                self.ends.y = np.array([self._ends[t][1] for t in ids], np.float32)
-                self.ends.colors = [trial_color(t) for t in ids]
 
     def _mark_end(
         self, trial_id: int, x: np.ndarray, y: np.ndarray, state: TrialState, earlier: bool

@@ -255,8 +255,7 @@ class LiveView:
             summary = dataclasses.replace(summary, elapsed=max(0.0, now - self._shown_at))
         self.header.update(summary)
         self.chart.set_notice(notice)
-        self.chart.remove(dropped)
-        self.chart.update(lines, summary.best_id, earlier)
+        self.chart.update(lines, summary.best_id, earlier, removed=dropped)
         self.controls.update(running, summary)
         if rows is not None:
             self.table.update(rows, names, summary.best_id, self.controls.button_for)

@@ -75,20 +75,3 @@ def plot_slice(experiment: Any, *, store: Any = None, interval: float = INTERVAL
 def plot_ablation(experiment: Any, *, store: Any = None, interval: float = INTERVAL) -> Plot:
     """An ablation study's components: each one's metric change against the base trial."""
     return _plot(AblationPlot, experiment, store, interval)
-
-
-__all__ = [
-    "AblationPlot",
-    "HistoryPlot",
-    "ImportancePlot",
-    "ParallelPlot",
-    "Plot",
-    "SlicePlot",
-    "Source",
-    "plot_ablation",
-    "plot_optimization_history",
-    "plot_param_importances",
-    "plot_parallel_coordinate",
-    "plot_slice",
-    "source",
-]
