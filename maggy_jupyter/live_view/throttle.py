@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from maggy._threads import join_if_started
+
 log = logging.getLogger("maggy")
 
 Clock = Callable[[], float]
@@ -109,8 +111,8 @@ class Throttle:
             self._closed = True
             self._cond.notify()
             thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        if thread is not threading.current_thread():
+            join_if_started(thread, timeout)
 
     def _run_flush(self) -> None:
         with self._flush_lock:

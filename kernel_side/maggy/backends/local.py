@@ -44,6 +44,7 @@ from typing import Any
 import cloudpickle
 
 import maggy
+from maggy._threads import join_if_started
 from maggy.backends import forkserver
 from maggy.backends.base import DEFAULT_DRIVER_HOST, Supervision, pack_training_function
 from maggy.backends.worker_output import OutputPipe
@@ -343,8 +344,7 @@ class LocalBackend:
         docstring); the rest get ``_EXIT_GRACE`` s, then are terminated (and killed if need be).
         """
         self._stopping.set()
-        if self._monitor is not None:
-            self._monitor.join(timeout=5)
+        join_if_started(self._monitor, timeout=5)
         if not self._warm_started:  # an experiment too short for the monitor to see it run
             self._warm_started = True
             forkserver.warm_up(self._worker_env())

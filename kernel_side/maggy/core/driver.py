@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from maggy._threads import join_if_started
 from maggy.core.driver_core import DriverCore
 from maggy.core.events import Event, EventBus
 from maggy.rpc.server import RpcServer
@@ -67,7 +68,7 @@ class Driver:
         self._server.stop()
         self._closing.set()
         self.core.events.put(_WAKE)  # end the dispatcher's wait now rather than at its next tick
-        self._dispatcher.join(timeout=10)
+        join_if_started(self._dispatcher, timeout=10)
         self._drain_events()
 
     def _handle(self, msg: dict[str, Any], conn: Any) -> dict[str, Any] | None:

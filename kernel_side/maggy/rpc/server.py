@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from maggy._threads import join_if_started
 from maggy.rpc.framing import (
     DEFAULT_MAX_FRAME,
     ConnectionClosed,
@@ -224,9 +225,9 @@ class RpcServer:
             self._slot_free.notify_all()  # the accept thread may be waiting for a slot
             conns = list(self._conns.values())
         deadline = time.monotonic() + timeout
-        assert self._wake_w is not None and self._accept_thread is not None
-        self._wake_w.send(b"x")
-        self._accept_thread.join(timeout)
+        if self._wake_w is not None:  # None: a Ctrl-C cut start() short before the pair existed
+            self._wake_w.send(b"x")
+        join_if_started(self._accept_thread, timeout)
         for sock in (self._listener, self._wake_r, self._wake_w):
             if sock is not None:
                 sock.close()

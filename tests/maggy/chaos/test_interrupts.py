@@ -82,6 +82,16 @@ SCRIPT = textwrap.dedent(
         patch(local.LocalBackend, "shutdown")
     if point == "store":
         patch(sqlite.SQLiteStore, "finish_experiment")
+    if point.startswith("thread:"):  # just before the named thread starts: it never runs
+        import threading
+        original_start = threading.Thread.start
+
+        def start(thread):
+            if thread.name.startswith("maggy-") and thread.name.endswith(point[len("thread:"):]):
+                interrupt()
+            return original_start(thread)
+
+        threading.Thread.start = start
 
     fn = slow if "running" in point else medium if point == "random" else quick
     print("STARTING", flush=True)
@@ -168,6 +178,20 @@ def test_an_interrupt_while_lagom_finishes_keeps_the_finished_experiment(tmp_pat
     assert [t.state for t in trials] == [TrialState.FINISHED] * 6
     assert outcome["result"]["best_val"] == 5.0
     assert "finished as the interrupt came, 6/6 trials" in outcome["message"]
+    _no_workers_left(marker)
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("thread", ["accept", "dispatcher", "local-monitor"])
+def test_an_interrupt_just_before_a_driver_thread_starts_stops_the_experiment(
+    tmp_path: Path, thread: str
+) -> None:
+    # A Ctrl-C between creating one of the driver's threads and starting it: the shutdown must not
+    # wait for (or trip over) a thread that never ran. CI once met this at random.
+    outcome, marker = _run(f"thread:{thread}", tmp_path)
+    assert outcome["type"] == "ExperimentInterrupted", outcome
+    _check_store(tmp_path, outcome, "STOPPED")
+    assert outcome["result"]["num_trials"] == 0
     _no_workers_left(marker)
 
 
